@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ *
+ * log.h
+ *	  The client's logger: pg_log_error()-shaped messages on stderr.
+ *
+ * Text mode prints "pg_rotate: error: message" with "detail:" and "hint:"
+ * lines, like PostgreSQL's own programs. Every message is stripped of
+ * control characters (CWE-117) before it is written. Never pass a secret.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGR_LOG_H
+#define PGR_LOG_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+typedef enum pgr_log_level
+{
+	PGR_LOG_DEBUG = 0,
+	PGR_LOG_INFO,
+	PGR_LOG_WARNING,
+	PGR_LOG_ERROR
+} pgr_log_level;
+
+extern void pgr_log_init(const char *progname, pgr_log_level min_level);
+extern bool pgr_log_enabled(pgr_log_level level);
+extern void pgr_log(pgr_log_level level, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+extern void pgr_log_report(const pgr_error *err);
+extern void pgr_log_sanitize(char *dst, size_t dstlen, const char *src);
+
+#define pgr_log_debug(...)		pgr_log(PGR_LOG_DEBUG, __VA_ARGS__)
+#define pgr_log_info(...)		pgr_log(PGR_LOG_INFO, __VA_ARGS__)
+#define pgr_log_warning(...)	pgr_log(PGR_LOG_WARNING, __VA_ARGS__)
+#define pgr_log_error(...)		pgr_log(PGR_LOG_ERROR, __VA_ARGS__)
+
+#endif							/* PGR_LOG_H */

@@ -1,0 +1,96 @@
+"""pytest fixtures shared by every pg_rotate integration test.
+
+  pg        the throwaway PostgreSQL cluster (reused from test/run-checks.sh
+            when PG_ROTATE_CLUSTER_STATE names its state file)
+  fresh_db  a new database with the extension created, dropped afterwards
+  moto      moto_server on loopback, auth off (see harness.motoserver)
+  client_bin the built pg_rotate program
+"""
+
+import json
+import os
+import sys
+import uuid
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import util  # noqa: E402
+from harness.motoserver import MotoServer  # noqa: E402
+from harness.pgcluster import Cluster  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pg():
+    state_file = os.environ.get("PG_ROTATE_CLUSTER_STATE")
+    if state_file:
+        with open(state_file) as f:
+            yield Cluster.from_state(json.load(f))
+        return
+    cluster = Cluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(autouse=True)
+def _server_log_on_failure(request):
+    """After a failed test that used the cluster, show the server log lines
+    it produced (they never hold secrets; tests prove that)."""
+    if "pg" not in request.fixturenames:
+        yield
+        return
+    cluster = request.getfixturevalue("pg")
+    mark = cluster.log_mark()
+    yield
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        sys.stderr.write("\n--- server log during the test ---\n")
+        sys.stderr.write(cluster.log_since(mark)[-8000:])
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+@pytest.fixture
+def fresh_db(pg):
+    name = "t_" + uuid.uuid4().hex[:12]
+    pg.psql(f"CREATE DATABASE {name}")
+    pg.psql("CREATE EXTENSION pg_rotate", dbname=name)
+    try:
+        yield name
+    finally:
+        pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def moto():
+    server = MotoServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_clean(moto):
+    """moto with no resources left from other tests, auth off afterwards."""
+    moto.reset()
+    try:
+        yield moto
+    finally:
+        moto.disable_auth()
+
+
+@pytest.fixture(scope="session")
+def client_bin():
+    path = os.path.join(util.REPO, "client", "pg_rotate")
+    if not os.access(path, os.X_OK):
+        pytest.fail("client/pg_rotate is not built: run \"make\" first")
+    return path
