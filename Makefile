@@ -27,7 +27,8 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 REGRESS := $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress-out --load-extension=$(EXTNAME) \
 	--dbname=contrib_regression
-EXTRA_CLEAN = test/regress-out client/pg_rotate client/*.o client/libpgrotate.a \
+EXTRA_CLEAN = test/regress-out client/pg_rotate client/pg_rotate-testhooks client/testhooks \
+	client/*.o client/*.d client/libpgrotate.a client/.build-flags \
 	test/unit/*.o $(UNIT_TESTS) lambda.zip
 
 ifneq ($(filter-out $(DRIVER_GOALS),$(or $(MAKECMDGOALS),all)),)

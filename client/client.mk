@@ -33,9 +33,21 @@ endif
 UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
 UNIT_TESTS = $(UNIT_SRCS:.c=)
 
+# The same program with the crash and failure points of testpoint.h live,
+# for the tests only; never installed.
+TESTHOOKS_BIN = client/pg_rotate-testhooks
+TESTHOOKS_OBJS = $(patsubst client/%.c,client/testhooks/%.o,$(CLIENT_SRCS))
+
 .PHONY: client install-client unit
 
-client: $(CLIENT_BIN)
+client: $(CLIENT_BIN) $(TESTHOOKS_BIN)
+
+client/testhooks/%.o: client/%.c $(CLIENT_FLAGS_STAMP)
+	@mkdir -p client/testhooks
+	$(CC) $(CLIENT_CFLAGS) -DPGR_TEST_HOOKS -c -o $@ $<
+
+$(TESTHOOKS_BIN): $(TESTHOOKS_OBJS)
+	$(CC) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_LDLIBS)
 
 client/%.o: client/%.c $(CLIENT_FLAGS_STAMP)
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
@@ -57,4 +69,4 @@ unit: $(UNIT_TESTS)
 install-client: $(CLIENT_BIN)
 	$(INSTALL_PROGRAM) $(CLIENT_BIN) '$(DESTDIR)$(bindir)/pg_rotate'
 
--include $(CLIENT_SRCS:.c=.d) $(UNIT_SRCS:.c=.d)
+-include $(CLIENT_SRCS:.c=.d) $(UNIT_SRCS:.c=.d) $(TESTHOOKS_OBJS:.o=.d)

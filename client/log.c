@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "log.h"
 
 static const char *log_progname = "pg_rotate";
 static pgr_log_level log_min_level = PGR_LOG_INFO;
+static bool log_json = false;
 
 static const char *const level_names[] = {"debug", "info", "warning", "error"};
 
@@ -22,6 +25,12 @@ pgr_log_init(const char *progname, pgr_log_level min_level)
 	if (progname)
 		log_progname = progname;
 	log_min_level = min_level;
+}
+
+void
+pgr_log_set_json(bool json)
+{
+	log_json = json;
 }
 
 bool
@@ -65,6 +74,18 @@ log_line(pgr_log_level level, const char *label, const char *text)
 {
 	char		clean[2048];
 
+	if (log_json)
+	{
+		/* json-c escapes control characters: one record, one line */
+		json_object *obj = json_object_new_object();
+
+		json_object_object_add(obj, "level", json_object_new_string(level_names[level]));
+		json_object_object_add(obj, label ? label : "message", json_object_new_string(text));
+		printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+		fflush(stdout);
+		json_object_put(obj);
+		return;
+	}
 	pgr_log_sanitize(clean, sizeof(clean), text);
 	if (label)
 		fprintf(stderr, "%s: %s: %s\n", log_progname, label, clean);
@@ -92,6 +113,23 @@ pgr_log_report(const pgr_error *err)
 {
 	if (!err)
 		return;
+	if (log_json)
+	{
+		json_object *obj = json_object_new_object();
+
+		json_object_object_add(obj, "level", json_object_new_string("error"));
+		json_object_object_add(obj, "message", json_object_new_string(err->message));
+		if (err->code[0])
+			json_object_object_add(obj, "code", json_object_new_string(err->code));
+		if (err->detail[0])
+			json_object_object_add(obj, "detail", json_object_new_string(err->detail));
+		if (err->hint[0])
+			json_object_object_add(obj, "hint", json_object_new_string(err->hint));
+		printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+		fflush(stdout);
+		json_object_put(obj);
+		return;
+	}
 	log_line(PGR_LOG_ERROR, NULL, err->message[0] ? err->message : "unknown error");
 	if (err->detail[0])
 		log_line(PGR_LOG_ERROR, "detail", err->detail);

@@ -4,7 +4,8 @@
  *	  The client's logger: pg_log_error()-shaped messages on stderr.
  *
  * Text mode prints "pg_rotate: error: message" with "detail:" and "hint:"
- * lines, like PostgreSQL's own programs. Every message is stripped of
+ * lines, like PostgreSQL's own programs. JSON mode (the Lambda runtime)
+ * prints one object per line on stdout, for CloudWatch Logs. Every message is stripped of
  * control characters (CWE-117) before it is written. Never pass a secret.
  *
  *-------------------------------------------------------------------------
@@ -13,6 +14,7 @@
 #define PGR_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 
@@ -25,6 +27,7 @@ typedef enum pgr_log_level
 } pgr_log_level;
 
 extern void pgr_log_init(const char *progname, pgr_log_level min_level);
+extern void pgr_log_set_json(bool json);
 extern bool pgr_log_enabled(pgr_log_level level);
 extern void pgr_log(pgr_log_level level, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));

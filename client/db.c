@@ -1,0 +1,827 @@
+/*-------------------------------------------------------------------------
+ *
+ * db.c
+ *	  libpq: connections from secrets, SCRAM verifiers, and the calls into
+ *	  the pg_rotate extension.
+ *
+ * How the verifier reaches the server. A SCRAM verifier is not the password,
+ * but it is derived from it (an offline guessing target), and no trace of
+ * the password may reach the server log. With log_statement = 'all' (or
+ * log_min_duration_statement = 0) the server logs every extended-protocol
+ * execution together with "DETAIL: parameters: $1 = '...'" unless
+ * log_parameter_max_length is 0, and that setting can only be changed by a
+ * superuser (or a role granted SET on it). Statement text is logged too,
+ * so a literal is no better. COPY data, however, is never logged. So the
+ * verifier is copied into a temporary table (ON COMMIT DROP) with
+ * COPY ... FROM STDIN, and the function is called with a subquery reading it,
+ * all in one transaction:
+ *
+ *	BEGIN; CREATE TEMP TABLE pg_rotate_stash (...) ON COMMIT DROP
+ *	COPY pg_temp.pg_rotate_stash FROM STDIN		-- role and verifier
+ *	SELECT rotate.set_password(s.role_name, s.verifier, $1, $2) FROM ...
+ *	COMMIT
+ *
+ * If the admin role may not create temporary tables, the verifier is sent
+ * as a bind parameter only when log_parameter_max_length is already 0 for
+ * the session (e.g. ALTER ROLE rotator SET log_parameter_max_length = 0, run
+ * by a superuser); otherwise the call is refused with a hint.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+#include "scram.h"
+
+#define STASH_CREATE \
+	"BEGIN; CREATE TEMP TABLE pg_rotate_stash " \
+	"(role_name text NOT NULL, verifier text NOT NULL) ON COMMIT DROP"
+#define STASH_COPY		"COPY pg_temp.pg_rotate_stash (role_name, verifier) FROM STDIN"
+
+#define SET_PASSWORD_STASHED \
+	"SELECT rotate.set_password(s.role_name::pg_catalog.name, s.verifier, $1, $2) " \
+	"FROM pg_temp.pg_rotate_stash s"
+#define SET_PASSWORD_PARAMS \
+	"SELECT rotate.set_password($1::pg_catalog.name, $2, $3, $4)"
+
+/*
+ * The --no-extension path. The ALTER ROLE runs inside PL/pgSQL (statements
+ * run by EXECUTE are not logged by log_statement), and its error is re-raised
+ * without the CONTEXT line, which would quote the statement and the verifier.
+ */
+#define ALTER_ROLE_STASHED \
+	"DO $pg_rotate$\n" \
+	"DECLARE\n" \
+	"  r record;\n" \
+	"BEGIN\n" \
+	"  SELECT role_name, verifier INTO STRICT r FROM pg_temp.pg_rotate_stash;\n" \
+	"  BEGIN\n" \
+	"    EXECUTE pg_catalog.format('ALTER ROLE %I PASSWORD %L', r.role_name, r.verifier);\n" \
+	"  EXCEPTION WHEN OTHERS THEN\n" \
+	"    RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = SQLERRM;\n" \
+	"  END;\n" \
+	"END\n" \
+	"$pg_rotate$"
+
+/* Drop libpq notices into the debug log (sanitized there), never stderr. */
+static void
+notice_processor(void *arg, const char *message)
+{
+	(void) arg;
+	pgr_log_debug("server notice: %s", message);
+}
+
+/*
+ * Put libpq's message in err's detail on one line: newlines become spaces
+ * and trailing whitespace goes. libpq never includes a password in it.
+ */
+static void
+set_libpq_detail(pgr_error *err, const char *msg)
+{
+	char		line[PGR_ERRMSG_LEN];
+	size_t		n = 0;
+
+	if (!err || !msg)
+		return;
+	for (const char *p = msg; *p && n + 1 < sizeof(line); p++)
+		line[n++] = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
+	while (n > 0 && line[n - 1] == ' ')
+		n--;
+	line[n] = '\0';
+	pgr_error_detail(err, "%s", line);
+}
+
+/*
+ * Fill err from a failed result: the server's SQLSTATE, primary message,
+ * detail and hint, behind the caller's "what" ("could not ..."). Falls back
+ * to the connection's message when there is no result.
+ */
+static void
+set_result_error(pgr_error *err, PGconn *conn, const PGresult *res,
+				 const char *what)
+{
+	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	const char *hint = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_HINT) : NULL;
+
+	if (primary)
+	{
+		pgr_error_set(err, PGR_ERR_DATABASE, sqlstate, "%s: %s", what, primary);
+		if (detail)
+			pgr_error_detail(err, "%s", detail);
+		if (hint)
+			pgr_error_hint(err, "%s", hint);
+	}
+	else
+	{
+		pgr_error_set(err, PGR_ERR_DATABASE, sqlstate, "%s", what);
+		set_libpq_detail(err, conn ? PQerrorMessage(conn) : "no connection");
+	}
+}
+
+/* Defaults: everything from the secret, TLS chosen by db_effective_sslmode. */
+void
+db_options_init(db_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+}
+
+/*
+ * The sslmode a connection with these options uses, and (through
+ * *sslrootcert, may be NULL) the CA file that goes with it: the explicit
+ * option wins, then $PGSSLROOTCERT, then the secret's "sslrootcert". With a
+ * CA the mode is verify-full, without one require.
+ */
+const char *
+db_effective_sslmode(const pgr_secret *s, const db_options *opts,
+					 const char **sslrootcert)
+{
+	const char *ca = NULL;
+
+	if (opts && opts->sslrootcert && opts->sslrootcert[0])
+		ca = opts->sslrootcert;
+	else if (getenv("PGSSLROOTCERT") && getenv("PGSSLROOTCERT")[0])
+		ca = getenv("PGSSLROOTCERT");
+	else if (s && secret_sslrootcert(s))
+		ca = secret_sslrootcert(s);
+	if (sslrootcert)
+		*sslrootcert = ca;
+	if (opts && opts->sslmode && opts->sslmode[0])
+		return opts->sslmode;
+	return ca ? "verify-full" : "require";
+}
+
+/* Is mode one we accept? allow/prefer could silently use plaintext. */
+static bool
+sslmode_is_allowed(const char *mode)
+{
+	return strcmp(mode, "disable") == 0 || strcmp(mode, "require") == 0 ||
+		strcmp(mode, "verify-ca") == 0 || strcmp(mode, "verify-full") == 0;
+}
+
+/*
+ * Connect with the secret's credentials. On success *out is an open
+ * connection the caller closes with db_disconnect(). On failure err says
+ * which host, port, database and role, with libpq's message as detail; the
+ * code is 28P01 when the server refused the password, else 08001.
+ */
+int
+db_connect(const pgr_secret *s, const db_options *opts, PGconn **out,
+		   pgr_error *err)
+{
+	const char *keywords[12];
+	const char *values[12];
+	char		port[16];
+	char		timeout[16];
+	const char *ca = NULL;
+	const char *sslmode;
+	const char *dbname;
+	int			n = 0;
+	PGconn	   *conn;
+
+	if (!s || !out)
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "db_connect called without a secret");
+		return -1;
+	}
+	sslmode = db_effective_sslmode(s, opts, &ca);
+	if (!sslmode_is_allowed(sslmode))
+	{
+		pgr_error_set(err, PGR_ERR_USAGE, NULL, "sslmode \"%s\" is not supported", sslmode);
+		pgr_error_detail(err, "Modes \"allow\" and \"prefer\" may fall back to an "
+						 "unencrypted connection without saying so.");
+		pgr_error_hint(err, "Use \"require\", \"verify-ca\" or \"verify-full\", "
+					   "or \"disable\" to ask for no encryption.");
+		return -1;
+	}
+	dbname = (opts && opts->dbname) ? opts->dbname : secret_dbname(s);
+	snprintf(port, sizeof(port), "%d", secret_port(s));
+	snprintf(timeout, sizeof(timeout), "%d",
+			 (opts && opts->connect_timeout > 0) ? opts->connect_timeout
+			 : DB_DEFAULT_CONNECT_TIMEOUT);
+
+	keywords[n] = "host", values[n++] = secret_host(s);
+	keywords[n] = "port", values[n++] = port;
+	keywords[n] = "dbname", values[n++] = dbname;
+	keywords[n] = "user", values[n++] = secret_username(s);
+	keywords[n] = "password", values[n++] = secret_password(s);
+	keywords[n] = "sslmode", values[n++] = sslmode;
+	if (ca && strcmp(sslmode, "disable") != 0)
+		keywords[n] = "sslrootcert", values[n++] = ca;
+	keywords[n] = "connect_timeout", values[n++] = timeout;
+	keywords[n] = "application_name", values[n++] = DB_APPLICATION_NAME;
+	keywords[n] = "client_encoding", values[n++] = "UTF8";
+	keywords[n] = NULL, values[n] = NULL;
+
+	/* expand_dbname = 0: dbname is a name, never a conninfo string */
+	conn = PQconnectdbParams(keywords, values, 0);
+	if (!conn)
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory");
+		return -1;
+	}
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		const char *msg = PQerrorMessage(conn);
+		bool		auth = strstr(msg, "password authentication failed") != NULL;
+
+		pgr_error_set(err, PGR_ERR_DATABASE, auth ? "28P01" : "08001",
+					  "could not connect to database \"%s\" at %s:%d as role \"%s\"",
+					  dbname, secret_host(s), secret_port(s), secret_username(s));
+		set_libpq_detail(err, msg);
+		PQfinish(conn);
+		return -1;
+	}
+	PQsetNoticeProcessor(conn, notice_processor, NULL);
+	*out = conn;
+	return 0;
+}
+
+/* Close a connection; NULL is allowed. libpq wipes its copy of the password. */
+void
+db_disconnect(PGconn *conn)
+{
+	if (conn)
+		PQfinish(conn);
+}
+
+/* Milliseconds between two CLOCK_MONOTONIC readings. */
+static double
+elapsed_ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double) (b->tv_sec - a->tv_sec) * 1000.0 +
+		(double) (b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/*
+ * Log in with the secret's credentials over the same path db_connect() uses
+ * and run "SELECT 1". *elapsed_ms (may be NULL) gets the time from the start
+ * of the connection to the answer, also on failure. Errors as db_connect().
+ */
+int
+db_login_test(const pgr_secret *s, const db_options *opts, double *elapsed_ms,
+			  pgr_error *err)
+{
+	struct timespec t0;
+	struct timespec t1;
+	PGconn	   *conn = NULL;
+	PGresult   *res = NULL;
+	int			rc = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (db_connect(s, opts, &conn, err) < 0)
+		goto cleanup;
+	res = PQexec(conn, "SELECT 1");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+		strcmp(PQgetvalue(res, 0, 0), "1") != 0)
+	{
+		set_result_error(err, conn, res, "check query failed");
+		goto cleanup;
+	}
+	rc = 0;
+
+cleanup:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (elapsed_ms)
+		*elapsed_ms = elapsed_ms_between(&t0, &t1);
+	PQclear(res);
+	db_disconnect(conn);
+	return rc;
+}
+
+/*
+ * Copy a libpq-allocated secret into malloc'd memory, wiping and freeing
+ * the original. Returns NULL when out of memory (the original is gone).
+ */
+static char *
+take_libpq_secret(char *s)
+{
+	char	   *copy = strdup(s);
+
+	OPENSSL_cleanse(s, strlen(s));
+	PQfreemem(s);
+	return copy;
+}
+
+/*
+ * Compute the SCRAM-SHA-256 verifier for user's password on the client.
+ * With a connection, libpq's PQencryptPasswordConn does it (it applies
+ * SASLprep and the iteration count the server reported). Without one, an
+ * ASCII password is handled by scram.c with OpenSSL (SASLprep leaves ASCII
+ * unchanged), and any other password by libpq through an unconnected PGconn
+ * object, so a verifier can be prepared before any connection exists.
+ * On success *out is owned by the caller: release it with pgr_free_secret().
+ */
+int
+db_scram_verifier(PGconn *conn, const char *user, const char *password,
+				  char **out, pgr_error *err)
+{
+	PGconn	   *scratch = NULL;
+	char	   *enc;
+	char	   *verifier = NULL;
+
+	if (!user || !password || !out)
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL,
+					  "db_scram_verifier called without input");
+		return -1;
+	}
+	if (!conn && scram_password_is_ascii(password))
+		return scram_make_verifier(password, out, err);
+
+	if (!conn)
+	{
+		/* a conninfo error gives a PGconn object without any network I/O */
+		scratch = PQconnectdb("pg_rotate_no_connection=1");
+		if (!scratch)
+		{
+			pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory");
+			return -1;
+		}
+		conn = scratch;
+	}
+	enc = PQencryptPasswordConn(conn, password, user, "scram-sha-256");
+	if (!enc)
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL,
+					  "could not compute a SCRAM-SHA-256 verifier");
+		set_libpq_detail(err, PQerrorMessage(conn));
+		PQfinish(scratch);
+		return -1;
+	}
+	PQfinish(scratch);
+	verifier = take_libpq_secret(enc);
+	if (!verifier)
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory");
+		return -1;
+	}
+	if (!scram_verifier_is_valid(verifier))
+	{
+		pgr_free_secret(verifier);
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL,
+					  "libpq returned something that is not a SCRAM-SHA-256 verifier");
+		return -1;
+	}
+	*out = verifier;
+	return 0;
+}
+
+/*
+ * Is the pg_rotate extension installed in the connection's database?
+ */
+int
+db_has_extension(PGconn *conn, bool *out, pgr_error *err)
+{
+	PGresult   *res;
+
+	res = PQexec(conn,
+				 "SELECT pg_catalog.count(*) FROM pg_catalog.pg_extension "
+				 "WHERE extname OPERATOR(pg_catalog.=) 'pg_rotate'");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		set_result_error(err, conn, res, "could not look for the pg_rotate extension");
+		PQclear(res);
+		return -1;
+	}
+	*out = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+	PQclear(res);
+	return 0;
+}
+
+/* A role name pg_rotate will send: 1 to 63 bytes (longer would be truncated). */
+static int
+check_role_name(const char *role, pgr_error *err)
+{
+	size_t		len = role ? strlen(role) : 0;
+
+	if (len == 0 || len > SECRET_MAX_USERNAME_LEN)
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "role name must have 1 to %d bytes", SECRET_MAX_USERNAME_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+/* Append s to buf escaped for COPY's text format. */
+static bool
+copy_escape(pgr_buf *buf, const char *s)
+{
+	bool		ok = true;
+
+	for (const char *p = s; ok && *p; p++)
+	{
+		switch (*p)
+		{
+			case '\\':
+				ok = pgr_buf_puts(buf, "\\\\");
+				break;
+			case '\t':
+				ok = pgr_buf_puts(buf, "\\t");
+				break;
+			case '\n':
+				ok = pgr_buf_puts(buf, "\\n");
+				break;
+			case '\r':
+				ok = pgr_buf_puts(buf, "\\r");
+				break;
+			default:
+				ok = pgr_buf_putc(buf, *p);
+				break;
+		}
+	}
+	return ok;
+}
+
+/* Run a command that returns no rows; fill err on failure. */
+static int
+exec_command(PGconn *conn, const char *sql, const char *what, pgr_error *err)
+{
+	PGresult   *res = PQexec(conn, sql);
+	int			rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		set_result_error(err, conn, res, what);
+		rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Roll back whatever transaction is open, ignoring errors. */
+static void
+rollback_quietly(PGconn *conn)
+{
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+		PQclear(PQexec(conn, "ROLLBACK"));
+}
+
+/*
+ * Open a transaction and put (role, verifier) into the temporary table
+ * pg_temp.pg_rotate_stash with COPY, whose data the server never logs.
+ * On failure the transaction is rolled back; *no_temp is set when the role
+ * may not create temporary tables (SQLSTATE 42501).
+ */
+static int
+stash_verifier(PGconn *conn, const char *role, const char *verifier,
+			   bool *no_temp, pgr_error *err)
+{
+	PGresult   *res = NULL;
+	pgr_buf		line;
+	int			rc = -1;
+
+	*no_temp = false;
+	pgr_buf_init(&line, 0);
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL,
+					  "cannot change a password inside an open transaction");
+		return -1;
+	}
+	res = PQexec(conn, STASH_CREATE);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		*no_temp = state && strcmp(state, "42501") == 0;
+		set_result_error(err, conn, res, "could not create a temporary table");
+		goto cleanup;
+	}
+	PQclear(res);
+
+	res = PQexec(conn, STASH_COPY);
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+	{
+		set_result_error(err, conn, res, "could not start COPY");
+		goto cleanup;
+	}
+	PQclear(res);
+	res = NULL;
+
+	if (!copy_escape(&line, role) || !pgr_buf_putc(&line, '\t') ||
+		!copy_escape(&line, verifier) || !pgr_buf_putc(&line, '\n'))
+	{
+		PQputCopyEnd(conn, "out of memory");
+		PQclear(PQgetResult(conn));
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory");
+		goto cleanup;
+	}
+	if (PQputCopyData(conn, line.data, (int) line.len) != 1 ||
+		PQputCopyEnd(conn, NULL) != 1)
+	{
+		set_result_error(err, conn, NULL, "could not send COPY data");
+		goto cleanup;
+	}
+	res = PQgetResult(conn);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		set_result_error(err, conn, res, "could not copy into the temporary table");
+		goto cleanup;
+	}
+	rc = 0;
+
+cleanup:
+	PQclear(res);
+	/* drain anything left, as libpq requires before the next command */
+	while ((res = PQgetResult(conn)) != NULL)
+		PQclear(res);
+	pgr_buf_free(&line);
+	if (rc < 0)
+		rollback_quietly(conn);
+	return rc;
+}
+
+/* Is log_parameter_max_length 0 in this session (bind values not logged)? */
+static bool
+parameters_not_logged(PGconn *conn)
+{
+	PGresult   *res;
+	bool		quiet;
+
+	res = PQexec(conn, "SELECT pg_catalog.current_setting('log_parameter_max_length')");
+	quiet = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+	PQclear(res);
+	return quiet;
+}
+
+/* Parse a bigint result; -1 when it is not one. */
+static int
+parse_bigint(const char *s, long long *out)
+{
+	char	   *end = NULL;
+	long long	v;
+
+	if (!s || !*s)
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Run the set_password query res came from; fill *audit_id from its row. */
+static int
+take_audit_id(PGconn *conn, PGresult *res, const char *what, long long *audit_id,
+			  pgr_error *err)
+{
+	long long	id = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		set_result_error(err, conn, res, what);
+		return -1;
+	}
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
+		parse_bigint(PQgetvalue(res, 0, 0), &id) < 0)
+	{
+		pgr_error_set(err, PGR_ERR_DATABASE, NULL,
+					  "%s: unexpected result from the server", what);
+		return -1;
+	}
+	if (audit_id)
+		*audit_id = id;
+	return 0;
+}
+
+/*
+ * Call rotate.set_password() for target_role with verifier, recording
+ * secret_id and version_id (either may be NULL) in the audit row, whose id
+ * goes to *audit_id (may be NULL), and leave the transaction OPEN: nothing
+ * has changed for anyone else until db_commit() (or db_rollback(), or the
+ * connection closing, undoes it). This lets a rotation do all the work
+ * first and make the commit the one instant the old password stops working.
+ * The verifier must be a SCRAM-SHA-256 verifier; it travels by COPY so that
+ * the server log never holds it (see the file header). On failure the
+ * transaction is rolled back.
+ */
+int
+db_set_password_prepare(PGconn *admin, const char *target_role,
+						const char *verifier, const char *secret_id,
+						const char *version_id, long long *audit_id,
+						pgr_error *err)
+{
+	char		what[PGR_ERRMSG_LEN];
+	PGresult   *res = NULL;
+	bool		no_temp = false;
+	int			rc = -1;
+
+	if (!admin || check_role_name(target_role, err) < 0)
+		return -1;
+	if (!scram_verifier_is_valid(verifier))
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL,
+					  "refusing to send something that is not a SCRAM-SHA-256 verifier");
+		return -1;
+	}
+	snprintf(what, sizeof(what), "could not set the password of role \"%s\"",
+			 target_role);
+
+	if (stash_verifier(admin, target_role, verifier, &no_temp, err) == 0)
+	{
+		const char *params[2] = {secret_id, version_id};
+
+		res = PQexecParams(admin, SET_PASSWORD_STASHED, 2, NULL, params,
+						   NULL, NULL, 0);
+		if (take_audit_id(admin, res, what, audit_id, err) < 0)
+			goto cleanup;
+		rc = 0;
+	}
+	else if (no_temp && parameters_not_logged(admin))
+	{
+		const char *params[4] = {target_role, verifier, secret_id, version_id};
+
+		if (exec_command(admin, "BEGIN", what, err) < 0)
+			goto cleanup;
+		res = PQexecParams(admin, SET_PASSWORD_PARAMS, 4, NULL, params,
+						   NULL, NULL, 0);
+		if (take_audit_id(admin, res, what, audit_id, err) < 0)
+			goto cleanup;
+		rc = 0;
+	}
+	else if (no_temp)
+	{
+		pgr_error_set(err, PGR_ERR_DATABASE, "42501",
+					  "%s: cannot pass the verifier without it being logged", what);
+		pgr_error_detail(err, "The admin role may not create temporary tables, and "
+						 "log_parameter_max_length is not 0, so the server would "
+						 "log the verifier as a statement parameter.");
+		pgr_error_hint(err, "GRANT TEMPORARY ON DATABASE to the admin role, or have a "
+					   "superuser run ALTER ROLE ... SET log_parameter_max_length = 0 "
+					   "for it.");
+	}
+	else
+		pgr_error_prefix(err, "%s: ", what);
+
+cleanup:
+	PQclear(res);
+	if (rc < 0)
+		rollback_quietly(admin);
+	return rc;
+}
+
+/*
+ * Commit the open transaction (the password change of
+ * db_set_password_prepare). Fails if the server rolled it back instead.
+ */
+int
+db_commit(PGconn *admin, pgr_error *err)
+{
+	PGresult   *res = PQexec(admin, "COMMIT");
+	int			rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK ||
+		strcmp(PQcmdStatus(res), "COMMIT") != 0)
+	{
+		set_result_error(err, admin, res, "could not commit the password change");
+		rc = -1;
+	}
+	PQclear(res);
+	if (rc < 0)
+		rollback_quietly(admin);
+	return rc;
+}
+
+/* Roll back the open transaction, if any (errors are ignored). */
+void
+db_rollback(PGconn *admin)
+{
+	if (admin)
+		rollback_quietly(admin);
+}
+
+/*
+ * db_set_password_prepare() and db_commit() in one: when this returns 0,
+ * target_role's password is the one verifier was made from.
+ */
+int
+db_set_password(PGconn *admin, const char *target_role, const char *verifier,
+				const char *secret_id, const char *version_id,
+				long long *audit_id, pgr_error *err)
+{
+	long long	id = 0;
+
+	if (db_set_password_prepare(admin, target_role, verifier, secret_id,
+								version_id, &id, err) < 0 ||
+		db_commit(admin, err) < 0)
+		return -1;
+	if (audit_id)
+		*audit_id = id;
+	return 0;
+}
+
+/*
+ * Record a later step of a rotation with rotate.log_event(): event is
+ * "tested", "finished", "rolled_back" or "failed"; detail_json a JSON object
+ * (NULL for {}). The audit row id goes to *audit_id (may be NULL).
+ */
+int
+db_log_event(PGconn *admin, const char *target_role, const char *event,
+			 const char *secret_id, const char *version_id,
+			 const char *detail_json, long long *audit_id, pgr_error *err)
+{
+	const char *params[5];
+	PGresult   *res;
+	char		what[PGR_ERRMSG_LEN];
+	int			rc;
+
+	if (!admin || !event || check_role_name(target_role, err) < 0)
+		return -1;
+	params[0] = target_role;
+	params[1] = event;
+	params[2] = secret_id;
+	params[3] = version_id;
+	params[4] = detail_json ? detail_json : "{}";
+	snprintf(what, sizeof(what), "could not record event \"%s\" for role \"%s\"",
+			 event, target_role);
+	res = PQexecParams(admin,
+					   "SELECT rotate.log_event($1::pg_catalog.name, $2, $3, $4, "
+					   "$5::pg_catalog.jsonb)",
+					   5, NULL, params, NULL, NULL, 0);
+	rc = take_audit_id(admin, res, what, audit_id, err);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * The --no-extension path: the admin itself runs ALTER ROLE role PASSWORD
+ * 'verifier' (a SCRAM verifier, never plaintext). Normally this runs inside
+ * a DO block reading the stash, so neither the statement nor its error
+ * context reaches the log. If the admin may not create temporary tables it
+ * sends the statement directly, with PQescapeIdentifier/PQescapeLiteral
+ * quoting, and warns that log_statement = 'ddl' or 'all' would log it.
+ */
+int
+db_alter_role_password_direct(PGconn *admin, const char *role,
+							  const char *verifier, pgr_error *err)
+{
+	char		what[PGR_ERRMSG_LEN];
+	bool		no_temp = false;
+	char	   *ident = NULL;
+	char	   *literal = NULL;
+	pgr_buf		sql;
+	int			rc = -1;
+
+	pgr_buf_init(&sql, 0);
+	if (!admin || check_role_name(role, err) < 0)
+		return -1;
+	if (!scram_verifier_is_valid(verifier))
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL,
+					  "refusing to send something that is not a SCRAM-SHA-256 verifier");
+		return -1;
+	}
+	snprintf(what, sizeof(what), "could not set the password of role \"%s\"", role);
+
+	if (stash_verifier(admin, role, verifier, &no_temp, err) == 0)
+	{
+		if (exec_command(admin, ALTER_ROLE_STASHED, what, err) < 0 ||
+			exec_command(admin, "COMMIT", what, err) < 0)
+			goto cleanup;
+		rc = 0;
+		goto cleanup;
+	}
+	if (!no_temp)
+	{
+		pgr_error_prefix(err, "%s: ", what);
+		goto cleanup;
+	}
+
+	pgr_log_warning("role \"%s\" cannot create temporary tables; sending ALTER ROLE "
+					"directly (the server logs it if log_statement is \"ddl\" or \"all\")",
+					role);
+	ident = PQescapeIdentifier(admin, role, strlen(role));
+	literal = PQescapeLiteral(admin, verifier, strlen(verifier));
+	if (!ident || !literal ||
+		!pgr_buf_printf(&sql, "ALTER ROLE %s PASSWORD %s", ident, literal))
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "%s: out of memory", what);
+		goto cleanup;
+	}
+	if (exec_command(admin, sql.data, what, err) < 0)
+		goto cleanup;
+	rc = 0;
+
+cleanup:
+	if (literal)
+	{
+		OPENSSL_cleanse(literal, strlen(literal));
+		PQfreemem(literal);
+	}
+	PQfreemem(ident);
+	pgr_buf_free(&sql);
+	if (rc < 0)
+		rollback_quietly(admin);
+	return rc;
+}

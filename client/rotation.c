@@ -1,0 +1,930 @@
+/*-------------------------------------------------------------------------
+ *
+ * rotation.c
+ *	  The four rotation steps, and the one-shot rotation.
+ *
+ * Every step may be re-run at any time, as Secrets Manager does after a
+ * failure, and converges. The invariant the tests check: at every instant
+ * the database password equals the password of a version labelled
+ * AWSCURRENT or AWSPENDING.
+ *
+ * The one-shot rotation (rot_rotate) keeps the steps' guarantees but
+ * shortens the lag window, the time from the commit of the new password (the
+ * old one is refused from then on) to the moment AWSCURRENT has moved:
+ * everything is prepared before the commit (pending version, verifiers,
+ * admin connection, proof that the current password logs in over the same
+ * path); right after it AWSCURRENT moves while another thread logs in with
+ * the new password. A failed login or a failed move puts everything back:
+ * AWSCURRENT on the old version, the old password in the database.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <openssl/rand.h>
+
+#include "buf.h"
+#include "log.h"
+#include "rotation.h"
+#include "testpoint.h"
+
+#define STAGE_CURRENT	"AWSCURRENT"
+#define STAGE_PENDING	"AWSPENDING"
+
+static const char *const step_names[ROT_NSTEPS] = {
+	"createSecret", "setSecret", "testSecret", "finishSecret"
+};
+static const char *const step_snake_names[ROT_NSTEPS] = {
+	"create_secret", "set_secret", "test_secret", "finish_secret"
+};
+
+/* Everything one rotation of one secret works with; freed by ctx_free(). */
+typedef struct rot_ctx
+{
+	sm_client  *sm;
+	const rot_options *opts;
+	rot_result *res;
+	const char *token;			/* the version being rotated to */
+	const char *rotation_token; /* from the rotation event, may be NULL */
+	sm_description desc;
+	const char *arn;			/* borrowed from desc */
+	const char *current_version;	/* borrowed from desc */
+	pgr_secret *current;
+	pgr_secret *pending;
+	pgr_secret *admin;
+	PGconn	   *admin_conn;
+	bool		fresh_token;	/* made here: no pending value exists yet */
+} rot_ctx;
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+void
+rot_options_init(rot_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	secret_password_rules_init(&opts->rules);
+	db_options_init(&opts->db);
+}
+
+/* The AWS rotation templates' environment knobs: "true" (any case) is on. */
+static bool
+env_bool(const char *name, bool dflt)
+{
+	const char *v = getenv(name);
+
+	if (!v || !v[0])
+		return dflt;
+	return strcasecmp(v, "true") == 0;
+}
+
+/*
+ * Read the settings AWS's rotation templates take from the environment
+ * (PASSWORD_LENGTH, EXCLUDE_CHARACTERS, EXCLUDE_NUMBERS, ...), so a function
+ * keeps its configuration when its code is swapped for pg_rotate. Command
+ * line options given later override them.
+ */
+int
+rot_options_from_env(rot_options *opts, pgr_error *err)
+{
+	pgr_password_rules *r = &opts->rules;
+	const char *len = getenv("PASSWORD_LENGTH");
+
+	if (getenv("EXCLUDE_CHARACTERS"))
+		r->exclude_characters = getenv("EXCLUDE_CHARACTERS");
+	if (len && len[0])
+	{
+		char	   *end;
+		long		n;
+
+		errno = 0;
+		n = strtol(len, &end, 10);
+		if (errno || *end || n < 1 || n > SECRET_MAX_PASSWORD_LEN)
+		{
+			pgr_error_set(err, PGR_ERR_USAGE, NULL, "invalid PASSWORD_LENGTH \"%s\"", len);
+			pgr_error_hint(err, "Use a whole number from 1 to %d.", SECRET_MAX_PASSWORD_LEN);
+			return -1;
+		}
+		r->length = (int) n;
+	}
+	r->exclude_numbers = env_bool("EXCLUDE_NUMBERS", r->exclude_numbers);
+	r->exclude_punctuation = env_bool("EXCLUDE_PUNCTUATION", r->exclude_punctuation);
+	r->exclude_uppercase = env_bool("EXCLUDE_UPPERCASE", r->exclude_uppercase);
+	r->exclude_lowercase = env_bool("EXCLUDE_LOWERCASE", r->exclude_lowercase);
+	r->require_each_included_type = env_bool("REQUIRE_EACH_INCLUDED_TYPE",
+											 r->require_each_included_type);
+	return 0;
+}
+
+void
+rot_result_init(rot_result *res, const char *secret_id)
+{
+	memset(res, 0, sizeof(*res));
+	snprintf(res->secret_id, sizeof(res->secret_id), "%s", secret_id ? secret_id : "");
+	res->outcome = ROT_OUTCOME_FAILED;
+	res->lag_ms = -1;
+	for (int i = 0; i < ROT_NSTEPS; i++)
+		res->step_ms[i] = -1;
+}
+
+const char *
+rot_step_name(rot_step_kind step)
+{
+	return (step >= 0 && step < ROT_NSTEPS) ? step_names[step] : "unknown";
+}
+
+/* Accept Secrets Manager's camelCase names and their snake_case forms. */
+int
+rot_step_parse(const char *name, rot_step_kind *out)
+{
+	for (int i = 0; name && i < ROT_NSTEPS; i++)
+	{
+		if (strcmp(name, step_names[i]) == 0 || strcmp(name, step_snake_names[i]) == 0)
+		{
+			*out = (rot_step_kind) i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+rot_outcome_name(rot_outcome outcome)
+{
+	switch (outcome)
+	{
+		case ROT_OUTCOME_ROTATED:
+			return "rotated";
+		case ROT_OUTCOME_ALREADY_CURRENT:
+			return "already_current";
+		case ROT_OUTCOME_ROLLED_BACK:
+			return "rolled_back";
+		case ROT_OUTCOME_FAILED:
+			break;
+	}
+	return "failed";
+}
+
+static void
+ctx_free(rot_ctx *ctx)
+{
+	db_disconnect(ctx->admin_conn);
+	secret_free(ctx->admin);
+	secret_free(ctx->pending);
+	secret_free(ctx->current);
+	sm_description_free(&ctx->desc);
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+/* ----- Secrets Manager, counted ----------------------------------------- */
+
+static int
+describe(rot_ctx *ctx, const char *secret_id, pgr_error *err)
+{
+	ctx->res->sm_calls++;
+	if (sm_describe_secret(ctx->sm, secret_id, &ctx->desc, NULL, err) < 0)
+		return -1;
+	ctx->arn = ctx->desc.arn;
+	ctx->current_version = sm_version_with_stage(&ctx->desc, STAGE_CURRENT);
+	snprintf(ctx->res->secret_id, sizeof(ctx->res->secret_id), "%s", ctx->arn);
+	if (!ctx->current_version)
+	{
+		pgr_error_set(err, PGR_ERR_AWS, NULL, "secret \"%s\" has no AWSCURRENT version",
+					  ctx->arn);
+		pgr_error_hint(err, "Store a value in the secret first.");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Fetch one version of a secret and parse it as a PostgreSQL secret.
+ * Exactly one of version_id and stage may be NULL. "what" names the secret
+ * in messages ("current", "pending", "admin").
+ */
+static int
+fetch_secret(rot_ctx *ctx, const char *secret_id, const char *version_id,
+			 const char *stage, const char *what, pgr_secret **out, pgr_error *err)
+{
+	sm_secret_value value = {0};
+	int			rc;
+
+	ctx->res->sm_calls++;
+	if (sm_get_secret_value(ctx->sm, secret_id, version_id, stage, &value, NULL, err) < 0)
+		return -1;
+	if (!value.secret_string)
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "the %s version of secret \"%s\" holds no SecretString", what, secret_id);
+		sm_secret_value_free(&value);
+		return -1;
+	}
+	rc = secret_parse(value.secret_string, out, err);
+	if (rc < 0)
+		pgr_error_prefix(err, "the %s version of secret \"%s\": ", what, secret_id);
+	sm_secret_value_free(&value);
+	return rc;
+}
+
+static int
+move_stage(rot_ctx *ctx, const char *stage, const char *to, const char *from,
+		   pgr_error *err)
+{
+	ctx->res->sm_calls++;
+	return sm_update_secret_version_stage(ctx->sm, ctx->arn, stage, to, from, NULL, err);
+}
+
+/* ----- the pieces of the steps ------------------------------------------ */
+
+/*
+ * The checks Secrets Manager asks of a rotation function: rotation not
+ * turned off, the token a version of the secret labelled AWSPENDING.
+ * Sets *done when the token is already AWSCURRENT (nothing left to do).
+ */
+static int
+check_token(rot_ctx *ctx, bool require_rotation_enabled, bool *done, pgr_error *err)
+{
+	*done = false;
+	if (require_rotation_enabled && ctx->desc.rotation_enabled_present &&
+		!ctx->desc.rotation_enabled)
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL, "secret \"%s\" is not enabled for rotation",
+					  ctx->arn);
+		return -1;
+	}
+	for (int i = 0; i < ctx->desc.nversions; i++)
+	{
+		if (strcmp(ctx->desc.versions[i].version_id, ctx->token) != 0)
+			continue;
+		if (sm_version_has_stage(&ctx->desc, ctx->token, STAGE_CURRENT))
+		{
+			*done = true;
+			return 0;
+		}
+		if (sm_version_has_stage(&ctx->desc, ctx->token, STAGE_PENDING))
+			return 0;
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "version \"%s\" of secret \"%s\" is not labelled AWSPENDING",
+					  ctx->token, ctx->arn);
+		pgr_error_hint(err, "Start the rotation with RotateSecret, which labels the new version.");
+		return -1;
+	}
+	pgr_error_set(err, PGR_ERR_INPUT, NULL,
+				  "version \"%s\" is not a version of secret \"%s\"", ctx->token, ctx->arn);
+	return -1;
+}
+
+static int
+load_current(rot_ctx *ctx, pgr_error *err)
+{
+	if (ctx->current)
+		return 0;
+	return fetch_secret(ctx, ctx->arn, NULL, STAGE_CURRENT, "current", &ctx->current, err);
+}
+
+/* The pending version's value; *missing when it has none yet (no error). */
+static int
+load_pending(rot_ctx *ctx, bool *missing, pgr_error *err)
+{
+	*missing = false;
+	if (ctx->pending)
+		return 0;
+	if (ctx->fresh_token)
+	{
+		*missing = true;
+		return 0;
+	}
+	if (fetch_secret(ctx, ctx->arn, ctx->token, STAGE_PENDING, "pending",
+					 &ctx->pending, err) == 0)
+	{
+		if (!secret_same_target(ctx->current, ctx->pending))
+		{
+			pgr_error_set(err, PGR_ERR_INPUT, NULL,
+						  "the pending and current versions of secret \"%s\" name "
+						  "different users or hosts", ctx->arn);
+			pgr_error_detail(err, "Current: user \"%s\" at \"%s\"; pending: user \"%s\" at \"%s\".",
+							 secret_username(ctx->current), secret_host(ctx->current),
+							 secret_username(ctx->pending), secret_host(ctx->pending));
+			return -1;
+		}
+		return 0;
+	}
+	if (sm_error_is(err, "ResourceNotFoundException"))
+	{
+		pgr_error_clear(err);
+		*missing = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* A new password, from GetRandomPassword or the local CSPRNG. */
+static int
+generate_password(rot_ctx *ctx, char **out, pgr_error *err)
+{
+	const pgr_password_rules *r = &ctx->opts->rules;
+	sm_random_password_input in = {0};
+
+	if (ctx->opts->password_source == ROT_PASSWORD_LOCAL)
+		return secret_generate_password(r, out, err);
+	in.password_length = r->length;
+	in.exclude_characters = r->exclude_characters;
+	in.exclude_numbers = r->exclude_numbers;
+	in.exclude_numbers_set = true;
+	in.exclude_punctuation = r->exclude_punctuation;
+	in.exclude_punctuation_set = true;
+	in.exclude_uppercase = r->exclude_uppercase;
+	in.exclude_uppercase_set = true;
+	in.exclude_lowercase = r->exclude_lowercase;
+	in.exclude_lowercase_set = true;
+	in.include_space = r->include_space;
+	in.include_space_set = true;
+	in.require_each_included_type = r->require_each_included_type;
+	in.require_each_included_type_set = true;
+	ctx->res->sm_calls++;
+	return sm_get_random_password(ctx->sm, &in, out, NULL, err);
+}
+
+/*
+ * createSecret: keep the pending value if the version has one, else store
+ * the current secret with a new password as the AWSPENDING version.
+ */
+static int
+create_pending(rot_ctx *ctx, pgr_error *err)
+{
+	bool		missing;
+	char	   *password = NULL;
+	char	   *json = NULL;
+	const char *stages[] = {STAGE_PENDING};
+	sm_put_input in = {0};
+	sm_put_output out = {0};
+	int			rc = -1;
+
+	if (load_current(ctx, err) < 0 || load_pending(ctx, &missing, err) < 0)
+		return -1;
+	if (!missing)
+		return 0;
+	if (generate_password(ctx, &password, err) < 0 ||
+		secret_with_password(ctx->current, password, &json, err) < 0)
+		goto cleanup;
+	in.secret_id = ctx->arn;
+	in.client_request_token = ctx->token;
+	in.secret_string = json;
+	in.version_stages = stages;
+	in.nstages = 1;
+	in.rotation_token = ctx->rotation_token;
+	ctx->res->sm_calls++;
+	if (PGR_TEST_POINT("before_put_pending") ||
+		sm_put_secret_value(ctx->sm, &in, &out, NULL, err) < 0)
+	{
+		if (!err->message[0])
+			pgr_error_set(err, PGR_ERR_AWS, NULL, "injected failure before PutSecretValue");
+		goto cleanup;
+	}
+	(void) PGR_TEST_POINT("after_put_pending");
+	rc = secret_parse(json, &ctx->pending, err);
+	ctx->fresh_token = false;
+
+cleanup:
+	sm_put_output_free(&out);
+	pgr_free_secret(json);
+	pgr_free_secret(password);
+	return rc;
+}
+
+/*
+ * Open the admin connection: the admin secret's user and password, on the
+ * rotated secret's server and database (the extension lives there).
+ */
+static int
+connect_admin(rot_ctx *ctx, pgr_error *err)
+{
+	const char *admin_id = ctx->opts->admin_secret_id;
+	db_options dbo = ctx->opts->db;
+	bool		has_extension = false;
+
+	if (ctx->admin_conn)
+		return 0;
+	if (!admin_id)
+		admin_id = secret_masterarn(ctx->current);
+	if (!admin_id)
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "secret \"%s\" names no admin secret", ctx->arn);
+		pgr_error_hint(err, "Add a \"masterarn\" key to the secret, or pass --admin-secret-id.");
+		return -1;
+	}
+	if (fetch_secret(ctx, admin_id, NULL, STAGE_CURRENT, "current", &ctx->admin, err) < 0)
+	{
+		pgr_error_prefix(err, "admin secret: ");
+		return -1;
+	}
+	if (strcasecmp(secret_host(ctx->admin), secret_host(ctx->current)) != 0 ||
+		secret_port(ctx->admin) != secret_port(ctx->current))
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "the admin secret \"%s\" is for another server than secret \"%s\"",
+					  admin_id, ctx->arn);
+		pgr_error_detail(err, "The admin secret names %s:%d; the rotated secret names %s:%d.",
+						 secret_host(ctx->admin), secret_port(ctx->admin),
+						 secret_host(ctx->current), secret_port(ctx->current));
+		return -1;
+	}
+	if (secret_same_target(ctx->admin, ctx->current))
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "the admin secret and secret \"%s\" are for the same user \"%s\"",
+					  ctx->arn, secret_username(ctx->current));
+		pgr_error_detail(err, "A user never changes its own password here.");
+		return -1;
+	}
+	if (!dbo.dbname)
+		dbo.dbname = secret_dbname(ctx->current);
+	if (db_connect(ctx->admin, &dbo, &ctx->admin_conn, err) < 0)
+	{
+		pgr_error_prefix(err, "admin connection: ");
+		return -1;
+	}
+	if (ctx->opts->no_extension)
+		return 0;
+	if (db_has_extension(ctx->admin_conn, &has_extension, err) < 0)
+		return -1;
+	if (!has_extension)
+	{
+		pgr_error_set(err, PGR_ERR_DATABASE, "55000",
+					  "extension \"pg_rotate\" is not installed in database \"%s\"",
+					  dbo.dbname);
+		pgr_error_hint(err, "Run CREATE EXTENSION pg_rotate in that database as a superuser "
+					   "(see README.md), or pass --no-extension to let the admin role run "
+					   "ALTER ROLE itself.");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Set the role's password to the one in "s", as a verifier made here. With
+ * leave_open the change is made but not committed (db_commit() then is the
+ * one instant the old password stops working); --no-extension commits at
+ * once, as ALTER ROLE has no such split here.
+ */
+static int
+set_password_from(rot_ctx *ctx, const pgr_secret *s, const char *version_id,
+				  bool leave_open, pgr_error *err)
+{
+	char	   *verifier = NULL;
+	long long	audit_id;
+	int			rc;
+
+	if (db_scram_verifier(NULL, secret_username(s), secret_password(s), &verifier, err) < 0)
+		return -1;
+	if (PGR_TEST_POINT("before_set_password"))
+	{
+		pgr_error_set(err, PGR_ERR_DATABASE, NULL, "injected failure before set_password");
+		rc = -1;
+	}
+	else if (ctx->opts->no_extension)
+		rc = db_alter_role_password_direct(ctx->admin_conn, secret_username(s), verifier, err);
+	else if (leave_open)
+		rc = db_set_password_prepare(ctx->admin_conn, secret_username(s), verifier, ctx->arn,
+									 version_id, &audit_id, err);
+	else
+		rc = db_set_password(ctx->admin_conn, secret_username(s), verifier, ctx->arn,
+							 version_id, &audit_id, err);
+	pgr_free_secret(verifier);
+	if (rc == 0 && !leave_open)
+		(void) PGR_TEST_POINT("after_set_password");
+	return rc;
+}
+
+/* Record a later step in the audit log; a failure here is only a warning. */
+static void
+log_event(rot_ctx *ctx, const char *event, const char *detail_json)
+{
+	pgr_error	err = {0};
+
+	if (ctx->opts->no_extension || !ctx->admin_conn)
+		return;
+	if (db_log_event(ctx->admin_conn, secret_username(ctx->current), event, ctx->arn,
+					 ctx->token, detail_json, NULL, &err) < 0)
+		pgr_log_warning("could not record \"%s\" in rotate.audit_log for secret \"%s\": %s",
+						event, ctx->arn, err.message);
+}
+
+static int
+pending_logs_in(rot_ctx *ctx, pgr_error *err)
+{
+	if (PGR_TEST_POINT("test_login"))
+	{
+		pgr_error_set(err, PGR_ERR_DATABASE, "28P01", "injected login failure");
+		return -1;
+	}
+	return db_login_test(ctx->pending, &ctx->opts->db, NULL, err);
+}
+
+/* ----- the four steps ---------------------------------------------------- */
+
+static void log_finished(rot_ctx *ctx, const char *mode);
+
+/*
+ * Lag collapsing under Secrets Manager's scheduler: right after setSecret
+ * committed the new password, log in with it and move AWSCURRENT, instead
+ * of leaving the old password refused until the separate finishSecret
+ * invocation. The later testSecret and finishSecret invocations then find
+ * the token AWSCURRENT and succeed at once. AWSPENDING stays on the version,
+ * as Secrets Manager allows after a rotation. On failure the current
+ * password is restored, so the re-run of setSecret starts clean.
+ */
+static int
+collapse(rot_ctx *ctx, pgr_error *err)
+{
+	double		t_commit = now_ms();
+
+	if (pending_logs_in(ctx, err) < 0 ||
+		move_stage(ctx, STAGE_CURRENT, ctx->token, ctx->current_version, err) < 0)
+	{
+		pgr_error	restore = {0};
+
+		if (set_password_from(ctx, ctx->current, ctx->current_version, false, &restore) < 0)
+			pgr_log_warning("could not restore the current password of secret \"%s\": %s",
+							ctx->arn, restore.message);
+		return -1;
+	}
+	ctx->res->lag_ms = now_ms() - t_commit;
+	log_event(ctx, "tested", "{}");
+	log_finished(ctx, "lambda");
+	return 0;
+}
+
+static int
+step_set(rot_ctx *ctx, pgr_error *err)
+{
+	bool		missing;
+	pgr_error	probe = {0};
+
+	if (load_current(ctx, err) < 0 || load_pending(ctx, &missing, err) < 0)
+		return -1;
+	if (missing)
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "the pending version \"%s\" of secret \"%s\" has no value yet",
+					  ctx->token, ctx->arn);
+		pgr_error_hint(err, "Run the createSecret step first.");
+		return -1;
+	}
+	if (pending_logs_in(ctx, &probe) == 0)
+		return 0;
+	if (connect_admin(ctx, err) < 0 || set_password_from(ctx, ctx->pending, ctx->token, false, err) < 0)
+		return -1;
+	if (ctx->opts->collapse_lag && collapse(ctx, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+step_test(rot_ctx *ctx, pgr_error *err)
+{
+	bool		missing;
+
+	if (load_current(ctx, err) < 0 || load_pending(ctx, &missing, err) < 0)
+		return -1;
+	if (missing)
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "the pending version \"%s\" of secret \"%s\" has no value yet",
+					  ctx->token, ctx->arn);
+		return -1;
+	}
+	if (pending_logs_in(ctx, err) < 0)
+	{
+		pgr_error_prefix(err, "the pending password does not log in: ");
+		return -1;
+	}
+	if (connect_admin(ctx, err) == 0)
+		log_event(ctx, "tested", "{}");
+	else
+	{
+		pgr_log_warning("could not record \"tested\" for secret \"%s\": %s", ctx->arn,
+						err->message);
+		pgr_error_clear(err);
+	}
+	return 0;
+}
+
+static int
+step_finish(rot_ctx *ctx, pgr_error *err)
+{
+	if (strcmp(ctx->current_version, ctx->token) != 0)
+	{
+		if (PGR_TEST_POINT("before_move_current") ||
+			move_stage(ctx, STAGE_CURRENT, ctx->token, ctx->current_version, err) < 0)
+		{
+			if (!err->message[0])
+				pgr_error_set(err, PGR_ERR_AWS, NULL, "injected failure before moving AWSCURRENT");
+			return -1;
+		}
+		(void) PGR_TEST_POINT("after_move_current");
+	}
+	if (move_stage(ctx, STAGE_PENDING, NULL, ctx->token, err) < 0)
+		return -1;
+	if (load_current(ctx, err) == 0 && connect_admin(ctx, err) == 0)
+		log_finished(ctx, "step");
+	pgr_error_clear(err);
+	return 0;
+}
+
+/* "finished" with the lag, when this process measured it (else null). */
+static void
+log_finished(rot_ctx *ctx, const char *mode)
+{
+	json_object *detail = json_object_new_object();
+
+	json_object_object_add(detail, "lag_ms", ctx->res->lag_ms >= 0 ?
+						   json_object_new_double(ctx->res->lag_ms) : NULL);
+	json_object_object_add(detail, "mode", json_object_new_string(mode));
+	log_event(ctx, "finished", json_object_to_json_string(detail));
+	json_object_put(detail);
+}
+
+/*
+ * Run one step, as a Secrets Manager rotation function does. res->outcome
+ * is "rotated" when the step succeeded (for finishSecret: the rotation is
+ * complete) and "already_current" when the token was already AWSCURRENT.
+ */
+int
+rot_run_step(sm_client *sm, const rot_options *opts, rot_step_kind step,
+			 const char *secret_id, const char *token, const char *rotation_token,
+			 rot_result *res)
+{
+	rot_ctx		ctx = {0};
+	pgr_error  *err = &res->error;
+	bool		done = false;
+	double		t0 = now_ms();
+	int			rc = -1;
+
+	ctx.sm = sm;
+	ctx.opts = opts;
+	ctx.res = res;
+	ctx.token = token;
+	ctx.rotation_token = rotation_token;
+	snprintf(res->version_id, sizeof(res->version_id), "%s", token);
+	if (describe(&ctx, secret_id, err) < 0 || check_token(&ctx, true, &done, err) < 0)
+		goto cleanup;
+	if (done)
+	{
+		res->outcome = ROT_OUTCOME_ALREADY_CURRENT;
+		rc = 0;
+		goto cleanup;
+	}
+	switch (step)
+	{
+		case ROT_CREATE_SECRET:
+			rc = create_pending(&ctx, err);
+			break;
+		case ROT_SET_SECRET:
+			rc = step_set(&ctx, err);
+			break;
+		case ROT_TEST_SECRET:
+			rc = step_test(&ctx, err);
+			break;
+		case ROT_FINISH_SECRET:
+			rc = step_finish(&ctx, err);
+			break;
+		case ROT_NSTEPS:
+			pgr_error_set(err, PGR_ERR_USAGE, NULL, "unknown rotation step");
+			break;
+	}
+	if (rc == 0)
+		res->outcome = ROT_OUTCOME_ROTATED;
+
+cleanup:
+	if (rc < 0)
+		pgr_error_prefix(err, "%s for secret \"%s\": ", rot_step_name(step), res->secret_id);
+	res->step_ms[step] = now_ms() - t0;
+	res->total_ms = res->step_ms[step];
+	ctx_free(&ctx);
+	return rc;
+}
+
+/* ----- the one-shot rotation -------------------------------------------- */
+
+/* A version 4 UUID, as the SDKs make ClientRequestTokens. */
+static int
+new_token(char *out, size_t outlen, pgr_error *err)
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "could not generate a version id");
+		return -1;
+	}
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, outlen,
+			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+			 b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+typedef struct login_job
+{
+	rot_ctx    *ctx;
+	pgr_error	err;
+	int			rc;
+} login_job;
+
+static void *
+login_thread(void *arg)
+{
+	login_job  *job = arg;
+
+	job->rc = pending_logs_in(job->ctx, &job->err);
+	return NULL;
+}
+
+/*
+ * After a failed test or a failed move of AWSCURRENT: AWSCURRENT back on
+ * the old version (if it had moved), the old password back in the
+ * database, the pending label removed so the next rotation starts afresh.
+ * The order keeps the invariant: the database password is always that of
+ * an AWSCURRENT or AWSPENDING version.
+ */
+static void
+roll_back(rot_ctx *ctx, bool current_moved, const pgr_error *why)
+{
+	pgr_error	err = {0};
+	json_object *detail;
+
+	if (connect_admin(ctx, &err) < 0)
+	{
+		pgr_log_error("could not connect to restore the current password of secret \"%s\": %s",
+					  ctx->arn, err.message);
+		return;
+	}
+	if (current_moved &&
+		move_stage(ctx, STAGE_CURRENT, ctx->current_version, ctx->token, &err) < 0)
+	{
+		pgr_log_error("could not move AWSCURRENT of secret \"%s\" back: %s", ctx->arn,
+					  err.message);
+		return;
+	}
+	if (set_password_from(ctx, ctx->current, ctx->current_version, false, &err) < 0)
+	{
+		pgr_log_error("could not restore the current password of secret \"%s\": %s",
+					  ctx->arn, err.message);
+		return;
+	}
+	if (move_stage(ctx, STAGE_PENDING, NULL, ctx->token, &err) < 0)
+		pgr_log_warning("could not remove AWSPENDING from version \"%s\": %s", ctx->token,
+						err.message);
+	detail = json_object_new_object();
+	json_object_object_add(detail, "reason", json_object_new_string(why->message));
+	log_event(ctx, "rolled_back", json_object_to_json_string(detail));
+	json_object_put(detail);
+	ctx->res->outcome = ROT_OUTCOME_ROLLED_BACK;
+}
+
+/*
+ * Rotate one secret end to end. Resumes an unfinished rotation (a version
+ * labelled AWSPENDING but not AWSCURRENT) instead of starting another.
+ * Returns 0 when the secret ended rotated; res says what happened.
+ */
+int
+rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_result *res)
+{
+	rot_ctx		ctx = {0};
+	pgr_error  *err = &res->error;
+	char		token[72];
+	const char *pending_version;
+	pgr_error	probe = {0};
+	login_job	job = {0};
+	pthread_t	thread;
+	bool		thread_started = false;
+	bool		already_set = false;
+	bool		fresh;
+	double		t_start = now_ms();
+	double		t0;
+	double		t_commit;
+	int			rc = -1;
+
+	ctx.sm = sm;
+	ctx.opts = opts;
+	ctx.res = res;
+	if (describe(&ctx, secret_id, err) < 0)
+		goto cleanup;
+	pending_version = sm_version_with_stage(&ctx.desc, STAGE_PENDING);
+	if (pending_version && strcmp(pending_version, ctx.current_version) != 0)
+		snprintf(token, sizeof(token), "%s", pending_version);
+	else if (new_token(token, sizeof(token), err) < 0)
+		goto cleanup;
+	else
+		ctx.fresh_token = true;
+	ctx.token = token;
+	fresh = ctx.fresh_token;
+	snprintf(res->version_id, sizeof(res->version_id), "%s", token);
+
+	/* createSecret */
+	t0 = now_ms();
+	if (create_pending(&ctx, err) < 0)
+		goto failed_in_step;
+	res->step_ms[ROT_CREATE_SECRET] = now_ms() - t0;
+
+	/* setSecret, prepared so that the commit is the last thing before the move */
+	t0 = now_ms();
+	if (!fresh && pending_logs_in(&ctx, &probe) == 0)
+		already_set = true;
+	else
+	{
+		if (connect_admin(&ctx, err) < 0)
+			goto failed_in_step;
+		if (db_login_test(ctx.current, &opts->db, NULL, err) < 0)
+		{
+			pgr_error_prefix(err, "the current password of secret \"%s\" does not log in: ",
+							 ctx.arn);
+			pgr_error_hint(err, "pg_rotate proves the current password works before it "
+						   "changes anything; fix the secret or the server first.");
+			goto failed_in_step;
+		}
+		if (set_password_from(&ctx, ctx.pending, ctx.token, true, err) < 0)
+			goto failed_in_step;
+		if (!opts->no_extension && db_commit(ctx.admin_conn, err) < 0)
+			goto failed_in_step;
+		(void) PGR_TEST_POINT("after_set_password");
+	}
+	t_commit = now_ms();
+	res->step_ms[ROT_SET_SECRET] = t_commit - t0;
+
+	/* testSecret alongside the move of AWSCURRENT (finishSecret) */
+	job.ctx = &ctx;
+	if (!already_set && pthread_create(&thread, NULL, login_thread, &job) == 0)
+		thread_started = true;
+	else
+		job.rc = pending_logs_in(&ctx, &job.err);
+	if (PGR_TEST_POINT("before_move_current") ||
+		move_stage(&ctx, STAGE_CURRENT, ctx.token, ctx.current_version, err) < 0)
+	{
+		if (!err->message[0])
+			pgr_error_set(err, PGR_ERR_AWS, NULL, "injected failure before moving AWSCURRENT");
+		if (thread_started)
+			pthread_join(thread, NULL);
+		thread_started = false;
+		pgr_error_prefix(err, "finishSecret for secret \"%s\": ", ctx.arn);
+		roll_back(&ctx, false, err);
+		goto cleanup;
+	}
+	res->lag_ms = now_ms() - t_commit;
+	(void) PGR_TEST_POINT("after_move_current");
+	t0 = now_ms();
+	if (thread_started)
+		pthread_join(thread, NULL);
+	thread_started = false;
+	res->step_ms[ROT_TEST_SECRET] = now_ms() - t_commit;
+	if (job.rc < 0)
+	{
+		*err = job.err;
+		pgr_error_prefix(err, "testSecret for secret \"%s\": the new password does not log in: ",
+						 ctx.arn);
+		roll_back(&ctx, true, err);
+		goto cleanup;
+	}
+	if (move_stage(&ctx, STAGE_PENDING, NULL, ctx.token, err) < 0)
+		pgr_log_warning("could not remove AWSPENDING from version \"%s\" of secret \"%s\": %s",
+						ctx.token, ctx.arn, err->message);
+	pgr_error_clear(err);
+	res->step_ms[ROT_FINISH_SECRET] = res->lag_ms + (now_ms() - t0);
+	if (connect_admin(&ctx, &probe) == 0)
+	{
+		log_event(&ctx, "tested", "{}");
+		log_finished(&ctx, "rotate");
+	}
+	res->outcome = ROT_OUTCOME_ROTATED;
+	rc = 0;
+	goto cleanup;
+
+failed_in_step:
+	pgr_error_prefix(err, "%s for secret \"%s\": ",
+					 res->step_ms[ROT_CREATE_SECRET] < 0 ? "createSecret" : "setSecret",
+					 ctx.arn ? ctx.arn : secret_id);
+
+cleanup:
+	if (thread_started)
+		pthread_join(thread, NULL);
+	res->total_ms = now_ms() - t_start;
+	ctx_free(&ctx);
+	return rc;
+}

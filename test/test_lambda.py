@@ -1,0 +1,249 @@
+"""pg_rotate as a Lambda custom runtime, driven by a loopback stand-in for
+the Runtime API, against PostgreSQL and moto_server with signature and IAM
+checks on; and the shipped IAM policy, proven least-privilege."""
+
+import copy
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+
+from harness.lambda_runtime import RuntimeAPI
+from harness.leakscan import assert_no_leaks
+from harness.scenario import Scenario
+from harness.util import REPO
+
+STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
+
+
+class LambdaProcess:
+    """pg_rotate lambda, started as "bootstrap" would be, on a RuntimeAPI."""
+
+    def __init__(self, client_bin, scenario, api, **env):
+        self.env = scenario.env(AWS_LAMBDA_RUNTIME_API=api.address, **env)
+        self.proc = subprocess.Popen([client_bin, "lambda"], env=self.env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+
+    def stop(self):
+        """Stop it; returns (stdout lines parsed as JSON, stderr)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=30)
+        return [json.loads(line) for line in out.splitlines() if line.strip()], err
+
+
+@pytest.fixture
+def api():
+    server = RuntimeAPI().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def scenario(pg, moto_clean):
+    s = Scenario(pg, moto_clean).setup()
+    s.enable_auth()
+    try:
+        yield s
+    finally:
+        s.teardown()
+
+
+def event(scenario, step, token, secret_id=None):
+    return {"Step": step, "SecretId": secret_id or scenario.app_arn,
+            "ClientRequestToken": token, "RotationToken": "rotation-token-" + token[:8]}
+
+
+def run_events(api, events):
+    return [api.wait_result(api.invoke(e)) for e in events]
+
+
+def test_four_events_rotate_and_redelivery_is_idempotent(scenario, client_bin, api):
+    token = scenario.start_pending()
+    fn = LambdaProcess(client_bin, scenario, api)
+    try:
+        first = run_events(api, [event(scenario, s, token) for s in STEPS])
+        # Secrets Manager retries: every event delivered a second time
+        again = run_events(api, [event(scenario, s, token) for s in STEPS])
+    finally:
+        logs, stderr = fn.stop()
+    for kind, body, _ in first + again:
+        assert kind == "response", body
+    assert scenario.version_with("AWSCURRENT") == token
+    new_password = scenario.password("AWSCURRENT")
+    assert scenario.can_login(new_password)
+    assert not scenario.can_login(scenario.initial_password)
+    assert scenario.value("AWSPREVIOUS")["password"] == scenario.initial_password
+
+    # setSecret collapsed the lag: it moved AWSCURRENT itself and logged it
+    by_step = {}
+    for line in logs:
+        if "step" in line:
+            by_step.setdefault(line["step"], []).append(line)
+    set_line = by_step["setSecret"][0]
+    assert set_line["outcome"] == "rotated" and set_line["lag_ms"] is not None
+    assert set_line["secret_id"] == scenario.app_arn and set_line["version_id"] == token
+    assert all(line["outcome"] == "already_current"
+               for line in by_step["testSecret"] + by_step["finishSecret"])
+    events = [r["event"] for r in scenario.audit() if r["version_id"] == token]
+    assert {"password_set", "tested", "finished"} <= set(events)
+    assert scenario.audit_chain_ok()
+    assert_no_leaks([scenario.initial_password, new_password, scenario.admin_password,
+                     scenario.creds[1]],
+                    {"lambda stdout": json.dumps(logs), "lambda stderr": stderr})
+
+
+def test_without_lag_collapsing_the_steps_run_in_order(scenario, client_bin, api):
+    token = scenario.start_pending()
+    fn = LambdaProcess(client_bin, scenario, api, PG_ROTATE_COLLAPSE_LAG="false")
+    try:
+        results = []
+        for step in STEPS:
+            results.append(api.wait_result(api.invoke(event(scenario, step, token))))
+            if step == "setSecret":
+                # the password changed, AWSCURRENT not yet: the scheduler's lag
+                assert scenario.version_with("AWSCURRENT") != token
+    finally:
+        logs, _ = fn.stop()
+    assert [k for k, _, _ in results] == ["response"] * 4
+    assert scenario.version_with("AWSCURRENT") == token
+    assert not any("AWSPENDING" in s for s in scenario.stages().values())
+
+
+def test_bad_event_gets_an_error_and_the_loop_goes_on(scenario, client_bin, api):
+    token = scenario.start_pending()
+    fn = LambdaProcess(client_bin, scenario, api)
+    try:
+        missing = api.wait_result(api.invoke(event(scenario, "createSecret", token,
+                                                   secret_id="pgr/no-such-secret")))
+        bad_step = api.wait_result(api.invoke(event(scenario, "explodeSecret", token)))
+        not_json = api.wait_result(api.invoke(["not", "an", "object"]))
+        ok = api.wait_result(api.invoke(event(scenario, "createSecret", token)))
+    finally:
+        logs, _ = fn.stop()
+    kind, body, headers = missing
+    assert kind == "error"
+    assert body["errorType"] == "ResourceNotFoundException"
+    assert "pgr/no-such-secret" in body["errorMessage"]
+    assert headers["Lambda-Runtime-Function-Error-Type"] == "ResourceNotFoundException"
+    assert bad_step[0] == "error" and bad_step[1]["errorType"] == "PgRotate.InvalidInput"
+    assert "explodeSecret" in bad_step[1]["errorMessage"]
+    assert not_json[0] == "error"
+    assert ok[0] == "response"
+    assert scenario.value("AWSPENDING")["username"] == scenario.app_role
+
+
+def test_log_lines_cannot_be_forged(scenario, client_bin, api):
+    """A hostile SecretId with newlines stays inside one JSON log line."""
+    fn = LambdaProcess(client_bin, scenario, api)
+    try:
+        hostile = 'x"\n{"level":"info","forged":true}\r\n'
+        api.wait_result(api.invoke({"Step": "createSecret", "SecretId": hostile,
+                                    "ClientRequestToken": "t"}))
+    finally:
+        proc = fn.proc
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    records = [json.loads(line) for line in out.splitlines()]  # each line is JSON
+    assert records and not any("forged" in r for r in records)
+    assert any(r.get("secret_id") == hostile for r in records)
+
+
+def test_bad_configuration_is_reported_as_an_init_error(scenario, client_bin, api):
+    fn = LambdaProcess(client_bin, scenario, api, PASSWORD_LENGTH="lots")
+    body, headers = api.wait_init_error()
+    assert fn.proc.wait(timeout=30) != 0
+    assert body["errorType"] == "Runtime.InitError"
+    assert "PASSWORD_LENGTH" in body["errorMessage"]
+
+
+def test_not_inside_lambda_says_so(client_bin):
+    env = {k: v for k, v in os.environ.items() if k != "AWS_LAMBDA_RUNTIME_API"}
+    proc = subprocess.run([client_bin, "lambda"], env=env, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "AWS_LAMBDA_RUNTIME_API" in proc.stdout + proc.stderr
+
+
+# ----- the shipped IAM policy ----------------------------------------------
+
+def shipped_policy():
+    with open(os.path.join(REPO, "deploy", "rotation-policy.json")) as f:
+        policy = json.load(f)
+    # moto evaluates every Secrets Manager request against resource "*" (see
+    # DESIGN.md), so the statements keep their actions with resource "*".
+    moto_policy = copy.deepcopy(policy)
+    for statement in moto_policy["Statement"]:
+        statement["Resource"] = "*"
+    return moto_policy
+
+
+def secretsmanager_actions(policy):
+    actions = []
+    for statement in policy["Statement"]:
+        listed = statement["Action"]
+        for action in [listed] if isinstance(listed, str) else listed:
+            if action.startswith("secretsmanager:") and action not in actions:
+                actions.append(action)
+    return actions
+
+
+def without_action(policy, action):
+    trimmed = copy.deepcopy(policy)
+    for statement in trimmed["Statement"]:
+        listed = statement["Action"]
+        listed = [listed] if isinstance(listed, str) else listed
+        statement["Action"] = [a for a in listed if a != action]
+    trimmed["Statement"] = [s for s in trimmed["Statement"] if s["Action"]]
+    return trimmed
+
+
+def rotate_with_policy(pg, moto, client_bin, policy):
+    """Four Lambda events with exactly `policy`; returns (results, scenario)."""
+    s = Scenario(pg, moto).setup()
+    s.enable_auth(policy=policy)
+    api = RuntimeAPI().start()
+    fn = LambdaProcess(client_bin, s, api)
+    try:
+        token = s.start_pending()
+        results = []
+        for step in STEPS:
+            results.append(api.wait_result(api.invoke(event(s, step, token))))
+            if results[-1][0] == "error":
+                break
+        return results, s
+    finally:
+        fn.stop()
+        api.stop()
+
+
+def test_shipped_policy_is_enough_and_each_action_is_needed(pg, moto_clean, client_bin):
+    policy = shipped_policy()
+    actions = secretsmanager_actions(policy)
+    assert set(actions) == {
+        "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:GetRandomPassword"}
+    results, s = rotate_with_policy(pg, moto_clean, client_bin, policy)
+    try:
+        assert [k for k, _, _ in results] == ["response"] * 4, results
+        assert s.can_login(s.password("AWSCURRENT"))
+    finally:
+        s.teardown()
+    for action in actions:
+        moto_clean.reset()
+        results, s = rotate_with_policy(pg, moto_clean, client_bin,
+                                        without_action(policy, action))
+        try:
+            kind, body, _ = results[-1]
+            assert kind == "error", f"rotation succeeded without {action}"
+            assert "AccessDenied" in body["errorType"], body
+            assert action.split(":")[1] in body["errorMessage"] or \
+                "not authorized" in body["errorMessage"], body
+            assert s.can_login(s.initial_password)
+        finally:
+            s.teardown()
