@@ -12,9 +12,12 @@ trap '"$PYTHON" -m harness.pgcluster stop --state "$state"; rm -rf "$workdir"' E
 eval "$("$PYTHON" -m harness.pgcluster start --state "$state")" || exit 1
 export PG_ROTATE_CLUSTER_STATE="$state"
 status=0
-for b in bench/*.sh; do
+for b in bench/*.sh bench/*.py; do
 	[ "$b" = bench/run.sh ] && continue
 	echo "== $b"
-	bash "$b" || status=1
+	case "$b" in
+	*.py) "$PYTHON" "$b" || status=1 ;;
+	*) bash "$b" || status=1 ;;
+	esac
 done
 exit $status

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from harness.fleet import Fleet
 from harness.leakscan import assert_no_leaks, process_cmdlines
 from harness.scenario import Scenario
 
@@ -244,24 +245,43 @@ def test_no_extension_refused_unless_asked(pg, moto_clean, client_bin):
 
 
 def test_twenty_secrets_in_parallel(pg, moto_clean, client_bin):
-    scenarios = [Scenario(pg, moto_clean).setup() for _ in range(20)]
-    scenarios[0].enable_auth()
-    for s in scenarios[1:]:
-        s.creds, s.sm = scenarios[0].creds, scenarios[0].sm
+    fleet = Fleet(pg, moto_clean, 20).setup()
+    fleet.base.enable_auth()
     try:
         args = ["rotate", "--parallel", "8", "--json"]
-        for s in scenarios:
-            args += ["--secret-id", s.app_secret]
-        proc = scenarios[0].run(client_bin, *args, timeout=300)
+        for secret_id in fleet.secret_ids:
+            args += ["--secret-id", secret_id]
+        proc = fleet.base.run(client_bin, *args, timeout=300)
         assert proc.returncode == 0, proc.stderr
         results = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
         assert len(results) == 20
         assert {r["outcome"] for r in results} == {"rotated"}
-        for s in scenarios:
-            assert_rotated(s, s.initial_password)
+        for i in range(20):
+            member = fleet.member(i)
+            assert_rotated(member, member.initial_password)
+        assert fleet.base.audit_chain_ok()
     finally:
-        for s in scenarios:
-            s.teardown()
+        fleet.teardown()
+
+
+def test_secrets_file_and_one_failure_do_not_stop_the_others(pg, moto_clean, client_bin,
+                                                             tmp_path):
+    fleet = Fleet(pg, moto_clean, 3).setup()
+    fleet.base.enable_auth()
+    try:
+        listing = tmp_path / "secrets.txt"
+        listing.write_text("# fleet\n" + "\n".join(fleet.secret_ids[:2]) +
+                           "\npgr/does-not-exist\n\n" + fleet.secret_ids[2] + "\n")
+        proc = fleet.base.run(client_bin, "rotate", "--secrets-file", str(listing),
+                              "--parallel", "2", "--json")
+        assert proc.returncode == 1
+        results = {r["secret_id"]: r for r in
+                   (json.loads(line) for line in proc.stdout.splitlines() if line.strip())}
+        assert results["pgr/does-not-exist"]["outcome"] == "failed"
+        assert results["pgr/does-not-exist"]["error"]["code"] == "ResourceNotFoundException"
+        assert sum(r["outcome"] == "rotated" for r in results.values()) == 3
+    finally:
+        fleet.teardown()
 
 
 def test_no_password_in_server_log_client_output_or_ps(scenario, client_bin):

@@ -20,6 +20,9 @@ class RuntimeAPI:
         self.events = queue.Queue()
         self.results = {}            # request id -> ("response"|"error", body, headers)
         self.init_errors = []
+        self.polls = []              # time.monotonic() of each GET .../next
+        self.served_at = {}          # request id -> when its event was sent
+        self.answered_at = {}        # request id -> when its answer arrived
         self.deadline_ms = deadline_ms
         self.cond = threading.Condition()
         self.server = None
@@ -50,6 +53,7 @@ class RuntimeAPI:
             def do_GET(self):
                 if self.path != PREFIX + "/invocation/next":
                     return self._reply(404)
+                api.polls.append(time.monotonic())
                 while True:
                     try:
                         request_id, event, trace = api.events.get(timeout=0.2)
@@ -58,6 +62,7 @@ class RuntimeAPI:
                         if getattr(api.server, "closing", False):
                             return self._reply(500)
                 body = json.dumps(event).encode()
+                api.served_at[request_id] = time.monotonic()
                 self._reply(200, body, {
                     "Lambda-Runtime-Aws-Request-Id": request_id,
                     "Lambda-Runtime-Deadline-Ms": str(int(time.time() * 1000) + api.deadline_ms),
@@ -80,6 +85,7 @@ class RuntimeAPI:
                 if len(parts) == 4 and parts[1] == "invocation" and parts[3] in ("response", "error"):
                     with api.cond:
                         api.results[parts[2]] = (parts[3], body, headers)
+                        api.answered_at[parts[2]] = time.monotonic()
                         api.cond.notify_all()
                     return self._reply(202, b'{"status":"OK"}')
                 return self._reply(404)

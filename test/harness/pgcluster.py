@@ -28,6 +28,11 @@ host    all       all   127.0.0.1/32  scram-sha-256
 """
 
 
+def quote_conninfo(value):
+    """Escape a conninfo value for use between single quotes."""
+    return str(value).replace("\\", "\\\\").replace("'", "\\'")
+
+
 def pg_bindir():
     """The server's bin directory, from pg_config (PG_CONFIG may override)."""
     pg_config = os.environ.get("PG_CONFIG", "pg_config")
@@ -185,13 +190,13 @@ class Cluster:
 
     def dsn(self, user=None, password=None, dbname="postgres", sslmode="verify-full"):
         """A TCP conninfo string; the password, if any, only for test helpers."""
-        parts = [f"host={self.host}", f"port={self.port}", f"dbname={dbname}",
-                 f"user={user or self.superuser}", f"sslmode={sslmode}"]
+        params = {"host": self.host, "port": self.port, "dbname": dbname,
+                  "user": user or self.superuser, "sslmode": sslmode}
         if sslmode in ("verify-ca", "verify-full"):
-            parts.append(f"sslrootcert={self.ca_cert}")
+            params["sslrootcert"] = self.ca_cert
         if password is not None:
-            parts.append("password='" + password.replace("\\", "\\\\").replace("'", "\\'") + "'")
-        return " ".join(parts)
+            params["password"] = password
+        return " ".join(f"{k}='{quote_conninfo(v)}'" for k, v in params.items())
 
     def connect(self, user=None, dbname="postgres", password=None, sslmode="verify-full"):
         """A psycopg2 connection in autocommit mode. Without a password it

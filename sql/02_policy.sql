@@ -1,0 +1,157 @@
+--
+-- 02_policy: every rule of rotate.set_password and rotate.log_event, as
+-- the low-privilege rotation role
+--
+\set v1 'SCRAM-SHA-256$4096:cmVncmVzcy1zYWx0LTAwMQ==$PwW+YYSFo3b0fEYlQZnxBTb2jNQW3DsrZueETaPdWkM=:ZTV6pCV4vRKdR29acqQUp2RwOBYOWxC4RiF9Xd1Kk6E='
+\set v2 'SCRAM-SHA-256$4096:cmVncmVzcy1zYWx0LTAwMg==$DcvZfQtKRNWk7TFCi9EfbwDLPD/rCBWeFKPBiS3qpbI=:jbK+fH+eOQwpijld9b6/34+ZL4jzShr5bPY2sqAQEPw='
+\set v_weak 'SCRAM-SHA-256$1000:cmVncmVzcy1zYWx0LTAwMw==$iCBKzz1HevoQU5OVljN8D1Q/+4yHdDl1/OsPB3JATWs=:kP5eHbPtsKl9Upfq5bET9fnBEkgM+3a9tAQoLZmm75g='
+
+SET SESSION AUTHORIZATION regress_rotator;
+
+-- the rotation role has no other privilege
+SELECT count(*) FROM rotate.managed_role;
+INSERT INTO rotate.audit_log (id, logged_at, actor, event, prev_hash, row_hash)
+VALUES (1000, now(), 'x', 'denied', repeat('0', 64), repeat('0', 64));
+ALTER ROLE regress_app PASSWORD 'x';
+
+-- success: returns the audit row id
+SELECT rotate.set_password('regress_app', :'v1', 'arn:secret:app', 'v-0001') > 0 AS set;
+RESET SESSION AUTHORIZATION;
+SELECT rolpassword = :'v1' AS stored_as_given FROM pg_authid WHERE rolname = 'regress_app';
+SELECT * FROM public.regress_new_audit();
+SET SESSION AUTHORIZATION regress_rotator;
+
+-- 22004: NULL arguments
+SELECT rotate.set_password(NULL, :'v1');
+SELECT rotate.set_password('regress_app', NULL);
+
+-- 42704: no such role
+SELECT rotate.set_password('regress_nobody', :'v1');
+
+-- 42501: not on the allow-list
+SELECT rotate.set_password('regress_unmanaged', :'v1');
+
+-- 42501: protected roles, even when listed
+SELECT rotate.set_password('regress_super', :'v1');
+SELECT rotate.set_password('regress_repl', :'v1');
+SELECT rotate.set_password('regress_bypass', :'v1');
+SELECT rotate.set_password('regress_creator', :'v1');
+SELECT rotate.set_password('pg_monitor', :'v1');
+
+-- 42501: the caller itself (session user, then current user)
+SELECT rotate.set_password('regress_rotator', :'v1');
+RESET SESSION AUTHORIZATION;
+GRANT regress_app2 TO regress_rotator;
+GRANT USAGE ON SCHEMA rotate TO regress_app2;
+GRANT EXECUTE ON FUNCTION rotate.set_password(name, text, text, text) TO regress_app2;
+SET SESSION AUTHORIZATION regress_rotator;
+SET ROLE regress_app2;
+SELECT session_user, current_user;
+SELECT rotate.set_password('regress_app2', :'v1');
+RESET ROLE;
+RESET SESSION AUTHORIZATION;
+REVOKE EXECUTE ON FUNCTION rotate.set_password(name, text, text, text) FROM regress_app2;
+REVOKE USAGE ON SCHEMA rotate FROM regress_app2;
+REVOKE regress_app2 FROM regress_rotator;
+
+-- 42501: the function's owner (made a listed superuser for the test)
+SELECT r.rolname AS orig_owner FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
+ WHERE p.oid = 'rotate.set_password(name, text, text, text)'::regprocedure \gset
+ALTER FUNCTION rotate.set_password(name, text, text, text) OWNER TO regress_super;
+SET SESSION AUTHORIZATION regress_rotator;
+SELECT rotate.set_password('regress_super', :'v1');
+RESET SESSION AUTHORIZATION;
+
+-- 55000: the owner is not a superuser
+ALTER FUNCTION rotate.set_password(name, text, text, text) OWNER TO regress_owner;
+SET SESSION AUTHORIZATION regress_rotator;
+SELECT rotate.set_password('regress_app', :'v1');
+RESET SESSION AUTHORIZATION;
+ALTER FUNCTION rotate.set_password(name, text, text, text) OWNER TO :"orig_owner";
+
+-- 22023: anything but a well-formed SCRAM-SHA-256 verifier
+SET SESSION AUTHORIZATION regress_rotator;
+SELECT rotate.set_password('regress_app', 'correct horse battery staple');
+SELECT rotate.set_password('regress_app', '');
+SELECT rotate.set_password('regress_app', 'md5' || md5('secretregress_app'));
+SELECT rotate.set_password('regress_app', 'SCRAM-SHA-256$4096:c2FsdA==$YQ==:YQ==');
+SELECT rotate.set_password('regress_app', 'SCRAM-SHA-256$4096:cmVncmVzcy1zYWx0LTAwMQ==$PwW+YYSFo3b0fEYlQZnxBTb2jNQW3DsrZueETaPdWkM=');
+SELECT rotate.set_password('regress_app', :'v1' || ' ');
+SELECT rotate.set_password('regress_app', :'v1' || '$x');
+SELECT rotate.set_password('regress_app', 'SCRAM-SHA-256$x:cmVncmVzcy1zYWx0LTAwMQ==$PwW+YYSFo3b0fEYlQZnxBTb2jNQW3DsrZueETaPdWkM=:ZTV6pCV4vRKdR29acqQUp2RwOBYOWxC4RiF9Xd1Kk6E=');
+SELECT rotate.set_password('regress_app', 'SCRAM-SHA-256$4096:$PwW+YYSFo3b0fEYlQZnxBTb2jNQW3DsrZueETaPdWkM=:ZTV6pCV4vRKdR29acqQUp2RwOBYOWxC4RiF9Xd1Kk6E=');
+SELECT rotate.set_password('regress_app', 'scram-sha-256$4096:cmVncmVzcy1zYWx0LTAwMQ==$PwW+YYSFo3b0fEYlQZnxBTb2jNQW3DsrZueETaPdWkM=:ZTV6pCV4vRKdR29acqQUp2RwOBYOWxC4RiF9Xd1Kk6E=');
+-- too few iterations
+SELECT rotate.set_password('regress_app', :'v_weak');
+
+-- none of these changed the password
+RESET SESSION AUTHORIZATION;
+SELECT rolpassword = :'v1' AS unchanged FROM pg_authid WHERE rolname = 'regress_app';
+
+-- every refusal left a denied row (committed by the audit writer)
+SELECT * FROM public.regress_new_audit();
+
+-- a denied row survives the caller's rollback
+SET SESSION AUTHORIZATION regress_rotator;
+BEGIN;
+SELECT rotate.set_password('regress_unmanaged', :'v2', 'arn:secret:x', 'v-rollback');
+ROLLBACK;
+BEGIN;
+SAVEPOINT s;
+SELECT rotate.set_password('regress_unmanaged', :'v2', 'arn:secret:x', 'v-savepoint');
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+RESET SESSION AUTHORIZATION;
+SELECT * FROM public.regress_new_audit();
+
+-- a successful change rolled back leaves neither password nor row
+SET SESSION AUTHORIZATION regress_rotator;
+BEGIN;
+SELECT rotate.set_password('regress_app', :'v2', 'arn:secret:app', 'v-undone') > 0 AS set;
+ROLLBACK;
+RESET SESSION AUTHORIZATION;
+SELECT rolpassword = :'v1' AS unchanged FROM pg_authid WHERE rolname = 'regress_app';
+SELECT * FROM public.regress_new_audit();
+
+-- A refusal after a successful call in the same transaction: that
+-- transaction holds the chain lock, so the refusal cannot be committed
+-- ahead of its uncommitted row (the chain would fork).  The ERROR is still
+-- raised and the server log says why no row was written.
+SET SESSION AUTHORIZATION regress_rotator;
+BEGIN;
+SELECT rotate.set_password('regress_app', :'v2', 'arn:secret:app', 'v-0002') > 0 AS set;
+SELECT rotate.set_password('regress_unmanaged', :'v2');
+ROLLBACK;
+RESET SESSION AUTHORIZATION;
+SELECT * FROM public.regress_new_audit();
+
+-- the later steps of a rotation: rotate.log_event
+SET SESSION AUTHORIZATION regress_rotator;
+SELECT rotate.set_password('regress_app', :'v2', 'arn:secret:app', 'v-0002') > 0 AS set;
+SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app', 'v-0002') > 0 AS logged;
+SELECT rotate.log_event('regress_app', 'finished', 'arn:secret:app', 'v-0002',
+                        '{"lag_ms": 12.5, "tip": "abc"}') > 0 AS logged;
+SELECT rotate.log_event('regress_app', 'rolled_back', 'arn:secret:app', 'v-0003',
+                        '{"why": "test login failed"}') > 0 AS logged;
+SELECT rotate.log_event('regress_app', 'failed', 'arn:secret:app', 'v-0004', NULL) > 0 AS logged;
+SELECT rotate.log_event('regress_app', 'password_set', 'arn:secret:app', 'v-0002');
+SELECT rotate.log_event('regress_app', 'bogus', 'arn:secret:app', 'v-0002');
+SELECT rotate.log_event(NULL, 'tested', 'arn:secret:app', 'v-0002');
+SELECT rotate.log_event('regress_app', NULL, 'arn:secret:app', 'v-0002');
+SELECT rotate.log_event('regress_nobody', 'tested', 'arn:secret:app', 'v-0002');
+SELECT rotate.log_event('regress_unmanaged', 'tested', 'arn:secret:app', 'v-0002');
+SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app', 'v-0002', '[1, 2]');
+SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app', 'v-0002', '"x"');
+SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app', 'v-0002',
+                        jsonb_build_object('oops', :'v1'));
+RESET SESSION AUTHORIZATION;
+SELECT * FROM public.regress_new_audit();
+
+-- pg_rotate.min_iterations can only be raised
+SET pg_rotate.min_iterations = 1000;
+SET pg_rotate.min_iterations = 10000;
+SELECT rotate.set_password('regress_app', :'v2');
+RESET pg_rotate.min_iterations;
+SELECT * FROM public.regress_new_audit();
+
+SELECT * FROM rotate.verify_audit_log();
