@@ -406,17 +406,15 @@ cleanup:
 }
 
 /*
- * Open the admin connection: the admin secret's user and password, on the
- * rotated secret's server and database (the extension lives there).
+ * Fetch the admin secret and check it fits: same server as the rotated
+ * secret, another user.
  */
 static int
-connect_admin(rot_ctx *ctx, pgr_error *err)
+load_admin(rot_ctx *ctx, pgr_error *err)
 {
 	const char *admin_id = ctx->opts->admin_secret_id;
-	db_options dbo = ctx->opts->db;
-	bool		has_extension = false;
 
-	if (ctx->admin_conn)
+	if (ctx->admin)
 		return 0;
 	if (!admin_id)
 		admin_id = secret_masterarn(ctx->current);
@@ -451,6 +449,23 @@ connect_admin(rot_ctx *ctx, pgr_error *err)
 		pgr_error_detail(err, "A user never changes its own password here.");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Open the admin connection: the admin secret's user and password, on the
+ * rotated secret's server and database (the extension lives there). Does
+ * no Secrets Manager call, so it may run on another thread after
+ * load_admin().
+ */
+static int
+open_admin(rot_ctx *ctx, pgr_error *err)
+{
+	db_options dbo = ctx->opts->db;
+	bool		has_extension = false;
+
+	if (ctx->admin_conn)
+		return 0;
 	if (!dbo.dbname)
 		dbo.dbname = secret_dbname(ctx->current);
 	if (db_connect(ctx->admin, &dbo, &ctx->admin_conn, err) < 0)
@@ -473,6 +488,12 @@ connect_admin(rot_ctx *ctx, pgr_error *err)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+connect_admin(rot_ctx *ctx, pgr_error *err)
+{
+	return load_admin(ctx, err) < 0 ? -1 : open_admin(ctx, err);
 }
 
 /*
@@ -741,20 +762,59 @@ new_token(char *out, size_t outlen, pgr_error *err)
 	return 0;
 }
 
-typedef struct login_job
+/*
+ * Database work run on its own thread while this one talks to Secrets
+ * Manager (an sm_client is not thread safe; libpq connections are, one
+ * per thread). The function must touch nothing the caller uses until
+ * bg_wait().
+ */
+typedef int (*bg_fn) (rot_ctx *ctx, pgr_error *err);
+
+typedef struct bg_job
 {
+	bg_fn		fn;
 	rot_ctx    *ctx;
-	pgr_error	err;
+	pthread_t	thread;
+	bool		started;
 	int			rc;
-} login_job;
+	pgr_error	err;
+} bg_job;
 
 static void *
-login_thread(void *arg)
+bg_thread(void *arg)
 {
-	login_job  *job = arg;
+	bg_job	   *job = arg;
 
-	job->rc = pending_logs_in(job->ctx, &job->err);
+	job->rc = job->fn(job->ctx, &job->err);
 	return NULL;
+}
+
+/* Start fn; without a thread it runs here and now. */
+static void
+bg_start(bg_job *job, bg_fn fn, rot_ctx *ctx)
+{
+	memset(job, 0, sizeof(*job));
+	job->fn = fn;
+	job->ctx = ctx;
+	job->started = pthread_create(&job->thread, NULL, bg_thread, job) == 0;
+	if (!job->started)
+		bg_thread(job);
+}
+
+/* Wait for the job (if one was started); returns its status. */
+static int
+bg_wait(bg_job *job)
+{
+	if (job->started)
+		pthread_join(job->thread, NULL);
+	job->started = false;
+	return job->rc;
+}
+
+static int
+current_logs_in(rot_ctx *ctx, pgr_error *err)
+{
+	return db_login_test(ctx->current, &ctx->opts->db, NULL, err);
 }
 
 /*
@@ -812,11 +872,10 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 	char		token[72];
 	const char *pending_version;
 	pgr_error	probe = {0};
-	login_job	job = {0};
-	pthread_t	thread;
-	bool		thread_started = false;
+	bg_job		current_login = {0};
+	bg_job		admin_conn = {0};
+	bg_job		pending_login = {0};
 	bool		already_set = false;
-	bool		fresh;
 	double		t_start = now_ms();
 	double		t0;
 	double		t_commit;
@@ -835,25 +894,40 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 	else
 		ctx.fresh_token = true;
 	ctx.token = token;
-	fresh = ctx.fresh_token;
 	snprintf(res->version_id, sizeof(res->version_id), "%s", token);
 
-	/* createSecret */
+	/*
+	 * createSecret, while other threads prove the current password logs in
+	 * and open the admin connection
+	 */
 	t0 = now_ms();
+	if (load_current(&ctx, err) < 0)
+		goto failed_in_step;
+	if (!ctx.fresh_token && pending_logs_in(&ctx, &probe) == 0)
+		already_set = true;		/* resumed after the password was set */
+	if (!already_set)
+	{
+		bg_start(&current_login, current_logs_in, &ctx);
+		if (load_admin(&ctx, err) < 0)
+			goto failed_in_step;
+		bg_start(&admin_conn, open_admin, &ctx);
+	}
 	if (create_pending(&ctx, err) < 0)
 		goto failed_in_step;
 	res->step_ms[ROT_CREATE_SECRET] = now_ms() - t0;
 
 	/* setSecret, prepared so that the commit is the last thing before the move */
 	t0 = now_ms();
-	if (!fresh && pending_logs_in(&ctx, &probe) == 0)
-		already_set = true;
-	else
+	if (!already_set)
 	{
-		if (connect_admin(&ctx, err) < 0)
-			goto failed_in_step;
-		if (db_login_test(ctx.current, &opts->db, NULL, err) < 0)
+		if (bg_wait(&admin_conn) < 0)
 		{
+			*err = admin_conn.err;
+			goto failed_in_step;
+		}
+		if (bg_wait(&current_login) < 0)
+		{
+			*err = current_login.err;
 			pgr_error_prefix(err, "the current password of secret \"%s\" does not log in: ",
 							 ctx.arn);
 			pgr_error_hint(err, "pg_rotate proves the current password works before it "
@@ -870,19 +944,13 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 	res->step_ms[ROT_SET_SECRET] = t_commit - t0;
 
 	/* testSecret alongside the move of AWSCURRENT (finishSecret) */
-	job.ctx = &ctx;
-	if (!already_set && pthread_create(&thread, NULL, login_thread, &job) == 0)
-		thread_started = true;
-	else
-		job.rc = pending_logs_in(&ctx, &job.err);
+	bg_start(&pending_login, pending_logs_in, &ctx);
 	if (PGR_TEST_POINT("before_move_current") ||
 		move_stage(&ctx, STAGE_CURRENT, ctx.token, ctx.current_version, err) < 0)
 	{
 		if (!err->message[0])
 			pgr_error_set(err, PGR_ERR_AWS, NULL, "injected failure before moving AWSCURRENT");
-		if (thread_started)
-			pthread_join(thread, NULL);
-		thread_started = false;
+		bg_wait(&pending_login);
 		pgr_error_prefix(err, "finishSecret for secret \"%s\": ", ctx.arn);
 		roll_back(&ctx, false, err);
 		goto cleanup;
@@ -890,18 +958,16 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 	res->lag_ms = now_ms() - t_commit;
 	(void) PGR_TEST_POINT("after_move_current");
 	t0 = now_ms();
-	if (thread_started)
-		pthread_join(thread, NULL);
-	thread_started = false;
-	res->step_ms[ROT_TEST_SECRET] = now_ms() - t_commit;
-	if (job.rc < 0)
+	if (bg_wait(&pending_login) < 0)
 	{
-		*err = job.err;
+		res->step_ms[ROT_TEST_SECRET] = now_ms() - t_commit;
+		*err = pending_login.err;
 		pgr_error_prefix(err, "testSecret for secret \"%s\": the new password does not log in: ",
 						 ctx.arn);
 		roll_back(&ctx, true, err);
 		goto cleanup;
 	}
+	res->step_ms[ROT_TEST_SECRET] = now_ms() - t_commit;
 	if (move_stage(&ctx, STAGE_PENDING, NULL, ctx.token, err) < 0)
 		pgr_log_warning("could not remove AWSPENDING from version \"%s\" of secret \"%s\": %s",
 						ctx.token, ctx.arn, err->message);
@@ -922,8 +988,9 @@ failed_in_step:
 					 ctx.arn ? ctx.arn : secret_id);
 
 cleanup:
-	if (thread_started)
-		pthread_join(thread, NULL);
+	bg_wait(&current_login);
+	bg_wait(&admin_conn);
+	bg_wait(&pending_login);
 	res->total_ms = now_ms() - t_start;
 	ctx_free(&ctx);
 	return rc;

@@ -34,15 +34,17 @@ def new_password():
 class Scenario:
     """Create with Scenario(pg, moto).setup(); everything is named self.*."""
 
-    def __init__(self, pg, moto, app_role=None, suffix=None):
+    def __init__(self, pg, moto, app_role=None, suffix=None, names=None):
+        """names may fix dbname, admin_role, app_secret and admin_secret."""
         self.pg = pg
         self.moto = moto
         self.suffix = suffix or uuid.uuid4().hex[:10]
-        self.dbname = f"d_{self.suffix}"
+        names = names or {}
+        self.dbname = names.get("dbname", f"d_{self.suffix}")
         self.app_role = app_role or f"app_{self.suffix}"
-        self.admin_role = f"rotator_{self.suffix}"
-        self.app_secret = f"pgr/{self.suffix}/app"
-        self.admin_secret = f"pgr/{self.suffix}/rotator"
+        self.admin_role = names.get("admin_role", f"rotator_{self.suffix}")
+        self.app_secret = names.get("app_secret", f"pgr/{self.suffix}/app")
+        self.admin_secret = names.get("admin_secret", f"pgr/{self.suffix}/rotator")
         self.initial_password = new_password()
         self.admin_password = new_password()
         self.app_arn = self.admin_arn = None
