@@ -66,6 +66,8 @@ def main():
                     print(f"{step} failed: {body}")
                     return 1
                 per_step[step].append((api.answered_at[rid] - api.served_at[rid]) * 1000)
+        with open(f"/proc/{proc.pid}/status") as f:
+            status = dict(line.split(":", 1) for line in f if ":" in line)
         proc.send_signal(signal.SIGTERM)
         _, _, usage = os.wait4(proc.pid, 0)
         api.stop()
@@ -82,7 +84,9 @@ def main():
             print(f"lag (setSecret commit to AWSCURRENT moved, collapsed): median "
                   f"{statistics.median(lags):.2f} ms")
         print(f"peak RSS in lambda mode after {ROTATIONS} rotations: "
-              f"{usage.ru_maxrss / 1024:.1f} MiB (target < 10 MiB)")
+              f"{usage.ru_maxrss / 1024:.1f} MiB (target < 10 MiB); at the end: "
+              f"anonymous {status['RssAnon'].strip()}, shared library pages "
+              f"{status['RssFile'].strip()}")
         return 0
     finally:
         moto.disable_auth()

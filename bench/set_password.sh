@@ -11,7 +11,7 @@
 # are not managed (so the baseline is PostgreSQL's own statement).
 set -euo pipefail
 
-BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
 DURATION=${BENCH_SECONDS:-10}
 DB=pg_rotate_bench
 CLIENTS_MAX=8

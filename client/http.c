@@ -34,6 +34,7 @@
 #include <openssl/rand.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "http.h"
 #include "log.h"
 
@@ -174,14 +175,6 @@ sleep_ms(double ms)
 		;
 }
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
-}
 
 /* Initialize libcurl once, before any thread starts (main does it). */
 int
@@ -609,20 +602,12 @@ curl_retryable(CURLcode rc, bool *is_timeout)
 	}
 }
 
-static double
-epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
 
 /* Would waiting delay_ms and trying again overrun the deadline? */
 static bool
 out_of_time(const http_client *c, double delay_ms)
 {
-	return c->deadline_ms > 0 && epoch_ms() + delay_ms >= c->deadline_ms;
+	return c->deadline_ms > 0 && pgr_epoch_ms() + delay_ms >= c->deadline_ms;
 }
 
 /*
@@ -658,7 +643,7 @@ perform_once(http_client *c, const http_request *req, struct curl_slist *headers
 	if (c->deadline_ms > 0)
 	{
 		/* never outlast the deadline: clamp both timeouts to what is left */
-		long		left = (long) (c->deadline_ms - epoch_ms());
+		long		left = (long) (c->deadline_ms - pgr_epoch_ms());
 
 		if (left < 1)
 			left = 1;
@@ -780,7 +765,7 @@ http_perform(http_client *c, const http_request *req, const http_signing *sign,
 		if (build_headers(c, req, sign, host, path, query, &headers, err) != 0)
 			goto done;
 		log_request(c, req, attempt, max_attempts, headers);
-		t0 = now_ms();
+		t0 = pgr_now_ms();
 		crc = perform_once(c, req, headers, is_https, resp, &overflow);
 		free_slist(headers);
 		resp->attempts = attempt;
@@ -801,7 +786,7 @@ http_perform(http_client *c, const http_request *req, const http_signing *sign,
 			if (c->verbose)
 				pgr_log_debug("< %s %s: %s (%.0f ms)", req->method, req->url,
 							  c->errbuf[0] ? c->errbuf : curl_easy_strerror(crc),
-							  now_ms() - t0);
+							  pgr_now_ms() - t0);
 			if (!retry || attempt >= max_attempts || out_of_time(c, delay) ||
 				c->retry_quota < (is_timeout ? RETRY_TIMEOUT_COST : RETRY_COST))
 			{
@@ -823,7 +808,7 @@ http_perform(http_client *c, const http_request *req, const http_signing *sign,
 				code_fn(resp, code, sizeof(code));
 			if (c->verbose)
 				pgr_log_debug("< %ld%s%s (%zu bytes, %.0f ms%s%s)", resp->status,
-							  code[0] ? " " : "", code, resp->bodylen, now_ms() - t0,
+							  code[0] ? " " : "", code, resp->bodylen, pgr_now_ms() - t0,
 							  resp->request_id[0] ? ", request id " : "", resp->request_id);
 			if (resp->status >= 200 && resp->status < 300)
 			{

@@ -26,6 +26,7 @@
 
 #include "aws_config.h"
 #include "buf.h"
+#include "clock.h"
 #include "cli.h"
 #include "commands.h"
 #include "http.h"
@@ -55,14 +56,6 @@ typedef struct runtime
 	rot_options opts;
 } runtime;
 
-static double
-epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
 
 /* POST a JSON body to the Runtime API; an error type goes in its header. */
 static int
@@ -193,7 +186,7 @@ handle(runtime *rt, const http_response *next)
 {
 	const char *request_id = next->captured[H_REQUEST_ID];
 	double		deadline = strtod(next->captured[H_DEADLINE], NULL);
-	double		t0 = epoch_ms();
+	double		t0 = pgr_epoch_ms();
 	json_object *event = NULL;
 	const char *step_name = NULL;
 	const char *secret_id;
@@ -243,7 +236,7 @@ handle(runtime *rt, const http_response *next)
 						 event_string(event, "RotationToken"), &res);
 		}
 	}
-	log_invocation(request_id, step_name, &res, epoch_ms() - t0);
+	log_invocation(request_id, step_name, &res, pgr_epoch_ms() - t0);
 	if (res.outcome == ROT_OUTCOME_FAILED)
 	{
 		snprintf(path, sizeof(path), "/invocation/%s/error", request_id);

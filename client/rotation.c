@@ -31,6 +31,7 @@
 #include <openssl/rand.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 #include "rotation.h"
 #include "testpoint.h"
@@ -63,14 +64,6 @@ typedef struct rot_ctx
 	bool		fresh_token;	/* made here: no pending value exists yet */
 } rot_ctx;
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
 
 void
 rot_options_init(rot_options *opts)
@@ -331,6 +324,25 @@ load_pending(rot_ctx *ctx, bool *missing, pgr_error *err)
 	return -1;
 }
 
+/* The current and pending values, for the steps after createSecret. */
+static int
+load_pending_value(rot_ctx *ctx, pgr_error *err)
+{
+	bool		missing;
+
+	if (load_current(ctx, err) < 0 || load_pending(ctx, &missing, err) < 0)
+		return -1;
+	if (missing)
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "the pending version \"%s\" of secret \"%s\" has no value yet",
+					  ctx->token, ctx->arn);
+		pgr_error_hint(err, "Run the createSecret step first.");
+		return -1;
+	}
+	return 0;
+}
+
 /* A new password, from GetRandomPassword or the local CSPRNG. */
 static int
 generate_password(rot_ctx *ctx, char **out, pgr_error *err)
@@ -565,14 +577,16 @@ static void log_finished(rot_ctx *ctx, const char *mode);
  * committed the new password, log in with it and move AWSCURRENT, instead
  * of leaving the old password refused until the separate finishSecret
  * invocation. The later testSecret and finishSecret invocations then find
- * the token AWSCURRENT and succeed at once. AWSPENDING stays on the version,
- * as Secrets Manager allows after a rotation. On failure the current
- * password is restored, so the re-run of setSecret starts clean.
+ * the token AWSCURRENT and succeed at once. AWSPENDING is removed as
+ * finishSecret would (Secrets Manager accepts either end state, but a
+ * label left on the current version makes some RotateSecret implementations
+ * think a rotation is still in progress). On failure the current password
+ * is restored, so the re-run of setSecret starts clean.
  */
 static int
 collapse(rot_ctx *ctx, pgr_error *err)
 {
-	double		t_commit = now_ms();
+	double		t_commit = pgr_now_ms();
 
 	if (pending_logs_in(ctx, err) < 0 ||
 		move_stage(ctx, STAGE_CURRENT, ctx->token, ctx->current_version, err) < 0)
@@ -584,7 +598,14 @@ collapse(rot_ctx *ctx, pgr_error *err)
 							ctx->arn, restore.message);
 		return -1;
 	}
-	ctx->res->lag_ms = now_ms() - t_commit;
+	ctx->res->lag_ms = pgr_now_ms() - t_commit;
+	/* as finishSecret would: the later invocations then find nothing to do */
+	if (move_stage(ctx, STAGE_PENDING, NULL, ctx->token, err) < 0)
+	{
+		pgr_log_warning("could not remove AWSPENDING from version \"%s\" of secret \"%s\": %s",
+						ctx->token, ctx->arn, err->message);
+		pgr_error_clear(err);
+	}
 	log_event(ctx, "tested", "{}");
 	log_finished(ctx, "lambda");
 	return 0;
@@ -593,19 +614,10 @@ collapse(rot_ctx *ctx, pgr_error *err)
 static int
 step_set(rot_ctx *ctx, pgr_error *err)
 {
-	bool		missing;
 	pgr_error	probe = {0};
 
-	if (load_current(ctx, err) < 0 || load_pending(ctx, &missing, err) < 0)
+	if (load_pending_value(ctx, err) < 0)
 		return -1;
-	if (missing)
-	{
-		pgr_error_set(err, PGR_ERR_INPUT, NULL,
-					  "the pending version \"%s\" of secret \"%s\" has no value yet",
-					  ctx->token, ctx->arn);
-		pgr_error_hint(err, "Run the createSecret step first.");
-		return -1;
-	}
 	if (pending_logs_in(ctx, &probe) == 0)
 		return 0;
 	if (connect_admin(ctx, err) < 0 || set_password_from(ctx, ctx->pending, ctx->token, false, err) < 0)
@@ -618,17 +630,8 @@ step_set(rot_ctx *ctx, pgr_error *err)
 static int
 step_test(rot_ctx *ctx, pgr_error *err)
 {
-	bool		missing;
-
-	if (load_current(ctx, err) < 0 || load_pending(ctx, &missing, err) < 0)
+	if (load_pending_value(ctx, err) < 0)
 		return -1;
-	if (missing)
-	{
-		pgr_error_set(err, PGR_ERR_INPUT, NULL,
-					  "the pending version \"%s\" of secret \"%s\" has no value yet",
-					  ctx->token, ctx->arn);
-		return -1;
-	}
 	if (pending_logs_in(ctx, err) < 0)
 	{
 		pgr_error_prefix(err, "the pending password does not log in: ");
@@ -693,7 +696,7 @@ rot_run_step(sm_client *sm, const rot_options *opts, rot_step_kind step,
 	rot_ctx		ctx = {0};
 	pgr_error  *err = &res->error;
 	bool		done = false;
-	double		t0 = now_ms();
+	double		t0 = pgr_now_ms();
 	int			rc = -1;
 
 	ctx.sm = sm;
@@ -734,7 +737,7 @@ rot_run_step(sm_client *sm, const rot_options *opts, rot_step_kind step,
 cleanup:
 	if (rc < 0)
 		pgr_error_prefix(err, "%s for secret \"%s\": ", rot_step_name(step), res->secret_id);
-	res->step_ms[step] = now_ms() - t0;
+	res->step_ms[step] = pgr_now_ms() - t0;
 	res->total_ms = res->step_ms[step];
 	ctx_free(&ctx);
 	return rc;
@@ -876,7 +879,7 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 	bg_job		admin_conn = {0};
 	bg_job		pending_login = {0};
 	bool		already_set = false;
-	double		t_start = now_ms();
+	double		t_start = pgr_now_ms();
 	double		t0;
 	double		t_commit;
 	int			rc = -1;
@@ -900,7 +903,7 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 	 * createSecret, while other threads prove the current password logs in
 	 * and open the admin connection
 	 */
-	t0 = now_ms();
+	t0 = pgr_now_ms();
 	if (load_current(&ctx, err) < 0)
 		goto failed_in_step;
 	if (!ctx.fresh_token && pending_logs_in(&ctx, &probe) == 0)
@@ -914,10 +917,10 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 	}
 	if (create_pending(&ctx, err) < 0)
 		goto failed_in_step;
-	res->step_ms[ROT_CREATE_SECRET] = now_ms() - t0;
+	res->step_ms[ROT_CREATE_SECRET] = pgr_now_ms() - t0;
 
 	/* setSecret, prepared so that the commit is the last thing before the move */
-	t0 = now_ms();
+	t0 = pgr_now_ms();
 	if (!already_set)
 	{
 		if (bg_wait(&admin_conn) < 0)
@@ -940,7 +943,7 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 			goto failed_in_step;
 		(void) PGR_TEST_POINT("after_set_password");
 	}
-	t_commit = now_ms();
+	t_commit = pgr_now_ms();
 	res->step_ms[ROT_SET_SECRET] = t_commit - t0;
 
 	/* testSecret alongside the move of AWSCURRENT (finishSecret) */
@@ -955,24 +958,24 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 		roll_back(&ctx, false, err);
 		goto cleanup;
 	}
-	res->lag_ms = now_ms() - t_commit;
+	res->lag_ms = pgr_now_ms() - t_commit;
 	(void) PGR_TEST_POINT("after_move_current");
-	t0 = now_ms();
+	t0 = pgr_now_ms();
 	if (bg_wait(&pending_login) < 0)
 	{
-		res->step_ms[ROT_TEST_SECRET] = now_ms() - t_commit;
+		res->step_ms[ROT_TEST_SECRET] = pgr_now_ms() - t_commit;
 		*err = pending_login.err;
 		pgr_error_prefix(err, "testSecret for secret \"%s\": the new password does not log in: ",
 						 ctx.arn);
 		roll_back(&ctx, true, err);
 		goto cleanup;
 	}
-	res->step_ms[ROT_TEST_SECRET] = now_ms() - t_commit;
+	res->step_ms[ROT_TEST_SECRET] = pgr_now_ms() - t_commit;
 	if (move_stage(&ctx, STAGE_PENDING, NULL, ctx.token, err) < 0)
 		pgr_log_warning("could not remove AWSPENDING from version \"%s\" of secret \"%s\": %s",
 						ctx.token, ctx.arn, err->message);
 	pgr_error_clear(err);
-	res->step_ms[ROT_FINISH_SECRET] = res->lag_ms + (now_ms() - t0);
+	res->step_ms[ROT_FINISH_SECRET] = res->lag_ms + (pgr_now_ms() - t0);
 	if (connect_admin(&ctx, &probe) == 0)
 	{
 		log_event(&ctx, "tested", "{}");
@@ -991,7 +994,7 @@ cleanup:
 	bg_wait(&current_login);
 	bg_wait(&admin_conn);
 	bg_wait(&pending_login);
-	res->total_ms = now_ms() - t_start;
+	res->total_ms = pgr_now_ms() - t_start;
 	ctx_free(&ctx);
 	return rc;
 }

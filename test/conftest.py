@@ -5,6 +5,8 @@
   fresh_db  a new database with the extension created, dropped afterwards
   moto      moto_server on loopback, auth off (see harness.motoserver)
   client_bin the built pg_rotate program
+  scenario  a database with the app and rotator roles and their two
+            secrets, moto's signature and IAM checks on (harness.scenario)
 """
 
 import json
@@ -19,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import util  # noqa: E402
 from harness.motoserver import MotoServer  # noqa: E402
 from harness.pgcluster import Cluster  # noqa: E402
+from harness.scenario import Scenario  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +89,16 @@ def moto_clean(moto):
         yield moto
     finally:
         moto.disable_auth()
+
+
+@pytest.fixture
+def scenario(pg, moto_clean):
+    s = Scenario(pg, moto_clean).setup()
+    s.enable_auth()
+    try:
+        yield s
+    finally:
+        s.teardown()
 
 
 @pytest.fixture(scope="session")

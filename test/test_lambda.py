@@ -44,16 +44,6 @@ def api():
         server.stop()
 
 
-@pytest.fixture
-def scenario(pg, moto_clean):
-    s = Scenario(pg, moto_clean).setup()
-    s.enable_auth()
-    try:
-        yield s
-    finally:
-        s.teardown()
-
-
 def event(scenario, step, token, secret_id=None):
     return {"Step": step, "SecretId": secret_id or scenario.app_arn,
             "ClientRequestToken": token, "RotationToken": "rotation-token-" + token[:8]}

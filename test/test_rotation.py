@@ -14,16 +14,6 @@ from harness.scenario import Scenario
 STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
 
 
-@pytest.fixture
-def scenario(pg, moto_clean):
-    s = Scenario(pg, moto_clean).setup()
-    s.enable_auth()
-    try:
-        yield s
-    finally:
-        s.teardown()
-
-
 def rotate_json(scenario, client_bin, *extra):
     proc = scenario.run(client_bin, "rotate", "--secret-id", scenario.app_secret,
                         "--json", *extra)
