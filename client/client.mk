@@ -70,3 +70,36 @@ install-client: $(CLIENT_BIN)
 	$(INSTALL_PROGRAM) $(CLIENT_BIN) '$(DESTDIR)$(bindir)/pg_rotate'
 
 -include $(CLIENT_SRCS:.c=.d) $(UNIT_SRCS:.c=.d) $(TESTHOOKS_OBJS:.o=.d)
+
+# ----- the Lambda package ----------------------------------------------------
+# The bootstrap is built from the same sources into build/lambda/, always
+# without the sanitizers (whatever SANITIZE says, so "make lambda-zip" never
+# disturbs the objects of the build under test). It is linked with DT_RPATH
+# (not RUNPATH, hence --disable-new-dtags) = $ORIGIN/lib: the loader then takes
+# every library of the tree, direct or not, from the zip's lib/, and before
+# LD_LIBRARY_PATH, which Lambda starts with the system's /lib64:/usr/lib64.
+LAMBDA_DIR = build/lambda
+LAMBDA_BOOTSTRAP = $(LAMBDA_DIR)/bootstrap
+LAMBDA_ZIP = lambda.zip
+LAMBDA_OBJS = $(patsubst client/%.c,$(LAMBDA_DIR)/%.o,$(CLIENT_SRCS))
+LAMBDA_CFLAGS = $(filter-out $(CLIENT_SAN) -O1,$(CLIENT_CFLAGS))
+LAMBDA_LDFLAGS = $(filter-out $(CLIENT_SAN),$(CLIENT_LDFLAGS)) \
+	-Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/lib'
+
+.PHONY: lambda-zip
+
+$(LAMBDA_DIR)/%.o: client/%.c client/client.mk
+	@mkdir -p $(@D)
+	$(CC) $(LAMBDA_CFLAGS) -c -o $@ $<
+
+$(LAMBDA_BOOTSTRAP): $(LAMBDA_OBJS)
+	$(CC) $(LAMBDA_LDFLAGS) -o $@ $^ $(CLIENT_LDLIBS)
+
+lambda-zip: $(LAMBDA_BOOTSTRAP)
+	bash deploy/package.sh $(LAMBDA_BOOTSTRAP) $(LAMBDA_ZIP)
+
+EXTRA_CLEAN += $(LAMBDA_DIR)
+
+-include $(LAMBDA_OBJS:.o=.d)
+
+-include fuzz/fuzz.mk

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -286,13 +287,31 @@ next_invocation(runtime *rt, http_response *resp, pgr_error *err)
 	return 0;
 }
 
+/*
+ * The CA bundle for Secrets Manager's TLS. The bundled libcurl was built on
+ * Debian and looks for Debian's file; Amazon Linux 2023 keeps its bundle
+ * elsewhere, so use that one when ours is missing and none was configured.
+ */
+static void
+default_ca_bundle(pgr_common_options *common)
+{
+	static const char debian_bundle[] = "/etc/ssl/certs/ca-certificates.crt";
+	static const char amazon_bundle[] = "/etc/pki/tls/certs/ca-bundle.crt";
+
+	if (common->aws.ca_bundle || getenv("AWS_CA_BUNDLE"))
+		return;
+	if (access(debian_bundle, R_OK) != 0 && access(amazon_bundle, R_OK) == 0)
+		common->aws.ca_bundle = amazon_bundle;
+}
+
 /* Configuration and clients; on failure the caller reports an init error. */
 static int
-init(runtime *rt, const pgr_common_options *common, pgr_error *err)
+init(runtime *rt, pgr_common_options *common, pgr_error *err)
 {
 	http_options hopts = {0};
 	const char *collapse = getenv("PG_ROTATE_COLLAPSE_LAG");
 
+	default_ca_bundle(common);
 	rot_options_init(&rt->opts);
 	rt->opts.collapse_lag = !(collapse && strcasecmp(collapse, "false") == 0);
 	rt->opts.db.sslmode = common->sslmode;

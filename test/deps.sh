@@ -3,10 +3,10 @@
 # Skips what is present; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-BASE_PACKAGES=(gcc make pkg-config openssl zip
+BASE_PACKAGES=(gcc make pkg-config openssl zip unzip
 	postgresql postgresql-contrib libpq-dev libkrb5-dev
 	libcurl4-openssl-dev libssl-dev libjson-c-dev libcmocka-dev
-	python3-pytest python3-psycopg2 python3-boto3 awscli)
+	python3-pytest python3-psycopg2 python3-boto3 python3-yaml awscli)
 MOTO_VENV="${PG_ROTATE_MOTO_VENV:-$HOME/.local/share/pg_rotate/moto}"
 
 say() { printf 'make deps: %s\n' "$*"; }
@@ -72,6 +72,19 @@ if ! command -v moto_server >/dev/null && [ ! -x "$MOTO_VENV/bin/moto_server" ];
 	"$MOTO_VENV/bin/pip" install --quiet "moto[server]" || {
 		say "could not install moto[server] with pip; install it by hand:"
 		say "    python3 -m pip install 'moto[server]'   (moto_server must end up on PATH)"
+		exit 1
+	}
+fi
+
+# cfn-lint (test_deploy.py lints deploy/template.yaml): on PATH on our
+# machines; elsewhere into the same private virtualenv as moto_server.
+if ! command -v cfn-lint >/dev/null && [ ! -x "$MOTO_VENV/bin/cfn-lint" ]; then
+	install_packages python3-venv
+	[ -x "$MOTO_VENV/bin/pip" ] || python3 -m venv "$MOTO_VENV"
+	say "installing cfn-lint into $MOTO_VENV"
+	"$MOTO_VENV/bin/pip" install --quiet cfn-lint || {
+		say "could not install cfn-lint with pip; install it by hand:"
+		say "    python3 -m pip install cfn-lint   (cfn-lint must end up on PATH)"
 		exit 1
 	}
 fi
