@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <json-c/printbuf.h>
 
 #include "aws_config.h"
 #include "buf.h"
@@ -777,11 +778,19 @@ credentials_from_json(const char *body, size_t len, const char *token_key,
 	time_t		expiration = 0;
 	int			rc = -1;
 
-	if (!tok)
+	/*
+	 * Size the tokenizer's buffer, which holds each string while it is
+	 * parsed, to the input once: it is then never reallocated (which would
+	 * leave copies of the secret key in freed memory) and is wiped below.
+	 */
+	if (!tok || printbuf_memset(tok->pb, 0, 0, (int) len + 1) < 0)
 	{
+		if (tok)
+			json_tokener_free(tok);
 		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory");
 		return -1;
 	}
+	printbuf_reset(tok->pb);
 	doc = json_tokener_parse_ex(tok, body, (int) len);
 	if (!doc || json_tokener_get_error(tok) != json_tokener_success ||
 		!json_object_is_type(doc, json_type_object))
@@ -825,6 +834,8 @@ done:
 					 (size_t) json_object_get_string_len(token));
 		json_object_put(doc);
 	}
+	if (tok->pb && tok->pb->buf)
+		pgr_wipe(tok->pb->buf, (size_t) tok->pb->size);
 	json_tokener_free(tok);
 	return rc;
 }

@@ -722,6 +722,54 @@ db_set_password(PGconn *admin, const char *target_role, const char *verifier,
 }
 
 /*
+ * Take the session-level advisory lock that serializes rotations of
+ * target_role in this database: every pg_rotate process rotating that role
+ * (one-shot or step by step) takes it on its admin connection before it
+ * reads the state it acts on, and holds it until the connection closes, so
+ * a process that dies releases it at once. The key is (DB_LOCK_CLASS,
+ * hashtext(role)); a hash collision only serializes two unrelated roles.
+ * The wait is bounded by DB_LOCK_TIMEOUT, so a hung peer cannot hold a
+ * rotation forever. Needs no privilege and no extension.
+ */
+int
+db_lock_role(PGconn *admin, const char *target_role, pgr_error *err)
+{
+	char		what[PGR_ERRMSG_LEN];
+	const char *params[1] = {target_role};
+	PGresult   *res = NULL;
+	int			rc = -1;
+
+	if (!admin || check_role_name(target_role, err) < 0)
+		return -1;
+	snprintf(what, sizeof(what), "could not lock the rotation of role \"%s\"",
+			 target_role);
+	if (exec_command(admin, "BEGIN; SET LOCAL lock_timeout = '" DB_LOCK_TIMEOUT "'",
+					 what, err) < 0)
+		goto cleanup;
+	res = PQexecParams(admin,
+					   "SELECT pg_catalog.pg_advisory_lock(" DB_LOCK_CLASS
+					   ", pg_catalog.hashtext($1))",
+					   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		set_result_error(err, admin, res, what);
+		if (err && strcmp(err->code, "55P03") == 0)
+			pgr_error_hint(err, "Another pg_rotate process has been rotating this role for "
+						   "over " DB_LOCK_TIMEOUT "; check it, then run again.");
+		goto cleanup;
+	}
+	if (exec_command(admin, "COMMIT", what, err) < 0)
+		goto cleanup;
+	rc = 0;
+
+cleanup:
+	PQclear(res);
+	if (rc < 0)
+		rollback_quietly(admin);
+	return rc;
+}
+
+/*
  * Record a later step of a rotation with rotate.log_event(): event is
  * "tested", "finished", "rolled_back" or "failed"; detail_json a JSON object
  * (NULL for {}). The audit row id goes to *audit_id (may be NULL).

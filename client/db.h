@@ -27,6 +27,8 @@
 
 #define DB_DEFAULT_CONNECT_TIMEOUT	10	/* seconds */
 #define DB_APPLICATION_NAME			"pg_rotate"
+#define DB_LOCK_CLASS				"1886417524"	/* "pgrt": advisory lock class */
+#define DB_LOCK_TIMEOUT				"30s"
 
 typedef struct db_options
 {
@@ -60,6 +62,7 @@ extern int	db_set_password_prepare(PGconn *admin, const char *target_role,
 									const char *version_id, long long *audit_id,
 									pgr_error *err);
 extern int	db_commit(PGconn *admin, pgr_error *err);
+extern int	db_lock_role(PGconn *admin, const char *target_role, pgr_error *err);
 extern void db_rollback(PGconn *admin);
 extern int	db_log_event(PGconn *admin, const char *target_role, const char *event,
 						 const char *secret_id, const char *version_id,

@@ -353,7 +353,7 @@ is_redacted(const http_header *h)
 
 	if (h->secret)
 		return true;
-	for (i = 0; h->name[i] && i < sizeof(lower) - 1; i++)
+	for (i = 0; i < sizeof(lower) - 1 && h->name[i]; i++)
 		lower[i] = (char) ((h->name[i] >= 'A' && h->name[i] <= 'Z') ?
 						   h->name[i] + 32 : h->name[i]);
 	lower[i] = '\0';

@@ -17,6 +17,20 @@
  * the new password. A failed login or a failed move puts everything back:
  * AWSCURRENT on the old version, the old password in the database.
  *
+ * Concurrency: every process that changes a role's password first takes an
+ * advisory lock on the role in its admin session (db_lock_role), and reads
+ * the state it acts on only once it holds it; so two "rotate" runs for one
+ * secret never interleave (the later one finds the secret rotated and says
+ * "already_current"), and one run's rollback can never undo another's
+ * rotation. A process that dies drops its lock with its connection.
+ *
+ * Uncertainty: a request whose answer was lost may still have been applied
+ * (and moto, like AWS, refuses the retried UpdateSecretVersionStage once the
+ * label has moved). So after a failed move of AWSCURRENT the rotation asks
+ * Secrets Manager where the label is, and when nobody can say, it leaves
+ * the new password in place: its version still carries AWSPENDING, so the
+ * invariant holds and a re-run finishes the rotation.
+ *
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
@@ -62,7 +76,18 @@ typedef struct rot_ctx
 	pgr_secret *admin;
 	PGconn	   *admin_conn;
 	bool		fresh_token;	/* made here: no pending value exists yet */
+	char	   *start_arn;		/* rot_rotate: before the description */
+	char	   *start_version;	/* rot_rotate: AWSCURRENT when it started */
+	char	   *new_password;	/* made ahead of createSecret; secret */
 } rot_ctx;
+
+/* Where a move of AWSCURRENT left the label. */
+typedef enum move_outcome
+{
+	MOVE_DONE,					/* on the token */
+	MOVE_NOT_DONE,				/* still on the old version */
+	MOVE_UNKNOWN				/* nobody can say: touch nothing */
+} move_outcome;
 
 
 void
@@ -175,6 +200,9 @@ static void
 ctx_free(rot_ctx *ctx)
 {
 	db_disconnect(ctx->admin_conn);
+	pgr_free_secret(ctx->new_password);
+	free(ctx->start_version);
+	free(ctx->start_arn);
 	secret_free(ctx->admin);
 	secret_free(ctx->pending);
 	secret_free(ctx->current);
@@ -184,12 +212,22 @@ ctx_free(rot_ctx *ctx)
 
 /* ----- Secrets Manager, counted ----------------------------------------- */
 
+/*
+ * DescribeSecret: ctx->desc, ctx->arn and ctx->current_version describe the
+ * secret as it is now. May be called again (under the rotation lock) to
+ * refresh them.
+ */
 static int
 describe(rot_ctx *ctx, const char *secret_id, pgr_error *err)
 {
+	sm_description fresh = {0};
+
 	ctx->res->sm_calls++;
-	if (sm_describe_secret(ctx->sm, secret_id, &ctx->desc, NULL, err) < 0)
+	if (sm_describe_secret(ctx->sm, secret_id, &fresh, NULL, err) < 0)
 		return -1;
+	(void) PGR_TEST_POINT("after_describe");
+	sm_description_free(&ctx->desc);
+	ctx->desc = fresh;
 	ctx->arn = ctx->desc.arn;
 	ctx->current_version = sm_version_with_stage(&ctx->desc, STAGE_CURRENT);
 	snprintf(ctx->res->secret_id, sizeof(ctx->res->secret_id), "%s", ctx->arn);
@@ -240,6 +278,93 @@ move_stage(rot_ctx *ctx, const char *stage, const char *to, const char *from,
 	return sm_update_secret_version_stage(ctx->sm, ctx->arn, stage, to, from, NULL, err);
 }
 
+/*
+ * Where is "stage" now? After a failed UpdateSecretVersionStage, ask with
+ * DescribeSecret (no change is ever made on a guess). Returns the version
+ * id in *where (malloc'd, NULL when no version has the stage) or -1 when
+ * Secrets Manager cannot be asked either.
+ */
+static int
+where_is(rot_ctx *ctx, const char *stage, char **where)
+{
+	sm_description now = {0};
+	pgr_error	ignored = {0};
+	const char *v;
+
+	*where = NULL;
+	ctx->res->sm_calls++;
+	if (sm_describe_secret(ctx->sm, ctx->arn, &now, NULL, &ignored) < 0)
+		return -1;
+	v = sm_version_with_stage(&now, stage);
+	if (v && !(*where = strdup(v)))
+	{
+		sm_description_free(&now);
+		return -1;
+	}
+	sm_description_free(&now);
+	return 0;
+}
+
+/*
+ * Move AWSCURRENT from the old version to the token. On an error, find out
+ * whether the label moved anyway (the answer to an applied request may be
+ * lost; the retry then fails, as the label is no longer on the old
+ * version). err is cleared when it did.
+ */
+static move_outcome
+move_current(rot_ctx *ctx, pgr_error *err)
+{
+	char	   *where = NULL;
+	move_outcome outcome = MOVE_UNKNOWN;
+
+	if (PGR_TEST_POINT("before_move_current"))
+	{
+		pgr_error_set(err, PGR_ERR_AWS, NULL, "injected failure before moving AWSCURRENT");
+		return MOVE_NOT_DONE;
+	}
+	if (move_stage(ctx, STAGE_CURRENT, ctx->token, ctx->current_version, err) == 0)
+	{
+		(void) PGR_TEST_POINT("after_move_current");
+		return MOVE_DONE;
+	}
+	if (where_is(ctx, STAGE_CURRENT, &where) == 0 && where)
+	{
+		if (strcmp(where, ctx->token) == 0)
+		{
+			pgr_error_clear(err);
+			outcome = MOVE_DONE;
+		}
+		else if (strcmp(where, ctx->current_version) == 0)
+			outcome = MOVE_NOT_DONE;
+	}
+	free(where);
+	return outcome;
+}
+
+/*
+ * Take AWSPENDING off the token, as finishSecret does. Succeeds when the
+ * label is already gone (a retried request whose first attempt was applied).
+ */
+static int
+remove_pending(rot_ctx *ctx, pgr_error *err)
+{
+	char	   *where = NULL;
+	int			rc;
+
+	(void) PGR_TEST_POINT("before_remove_pending");
+	rc = move_stage(ctx, STAGE_PENDING, NULL, ctx->token, err);
+	if (rc < 0 && where_is(ctx, STAGE_PENDING, &where) == 0 &&
+		(!where || strcmp(where, ctx->token) != 0))
+	{
+		pgr_error_clear(err);
+		rc = 0;
+	}
+	free(where);
+	if (rc == 0)
+		(void) PGR_TEST_POINT("after_remove_pending");
+	return rc;
+}
+
 /* ----- the pieces of the steps ------------------------------------------ */
 
 /*
@@ -285,7 +410,10 @@ load_current(rot_ctx *ctx, pgr_error *err)
 {
 	if (ctx->current)
 		return 0;
-	return fetch_secret(ctx, ctx->arn, NULL, STAGE_CURRENT, "current", &ctx->current, err);
+	if (fetch_secret(ctx, ctx->arn, NULL, STAGE_CURRENT, "current", &ctx->current, err) < 0)
+		return -1;
+	(void) PGR_TEST_POINT("after_get_current");
+	return 0;
 }
 
 /* The pending version's value; *missing when it has none yet (no error). */
@@ -303,6 +431,7 @@ load_pending(rot_ctx *ctx, bool *missing, pgr_error *err)
 	if (fetch_secret(ctx, ctx->arn, ctx->token, STAGE_PENDING, "pending",
 					 &ctx->pending, err) == 0)
 	{
+		(void) PGR_TEST_POINT("after_get_pending");
 		if (!secret_same_target(ctx->current, ctx->pending))
 		{
 			pgr_error_set(err, PGR_ERR_INPUT, NULL,
@@ -389,8 +518,14 @@ create_pending(rot_ctx *ctx, pgr_error *err)
 		return -1;
 	if (!missing)
 		return 0;
-	if (generate_password(ctx, &password, err) < 0 ||
-		secret_with_password(ctx->current, password, &json, err) < 0)
+	if (ctx->new_password)
+	{
+		password = ctx->new_password;	/* made ahead by rot_rotate */
+		ctx->new_password = NULL;
+	}
+	else if (generate_password(ctx, &password, err) < 0)
+		goto cleanup;
+	if (secret_with_password(ctx->current, password, &json, err) < 0)
 		goto cleanup;
 	in.secret_id = ctx->arn;
 	in.client_request_token = ctx->token;
@@ -442,6 +577,7 @@ load_admin(rot_ctx *ctx, pgr_error *err)
 		pgr_error_prefix(err, "admin secret: ");
 		return -1;
 	}
+	(void) PGR_TEST_POINT("after_get_admin");
 	if (strcasecmp(secret_host(ctx->admin), secret_host(ctx->current)) != 0 ||
 		secret_port(ctx->admin) != secret_port(ctx->current))
 	{
@@ -466,9 +602,9 @@ load_admin(rot_ctx *ctx, pgr_error *err)
 
 /*
  * Open the admin connection: the admin secret's user and password, on the
- * rotated secret's server and database (the extension lives there). Does
- * no Secrets Manager call, so it may run on another thread after
- * load_admin().
+ * rotated secret's server and database (the extension lives there), and
+ * take the rotation lock on the role (see the file header) in it. Does no
+ * Secrets Manager call, so it may run on another thread after load_admin().
  */
 static int
 open_admin(rot_ctx *ctx, pgr_error *err)
@@ -485,6 +621,9 @@ open_admin(rot_ctx *ctx, pgr_error *err)
 		pgr_error_prefix(err, "admin connection: ");
 		return -1;
 	}
+	if (db_lock_role(ctx->admin_conn, secret_username(ctx->current), err) < 0)
+		return -1;
+	(void) PGR_TEST_POINT("after_lock");
 	if (ctx->opts->no_extension)
 		return 0;
 	if (db_has_extension(ctx->admin_conn, &has_extension, err) < 0)
@@ -551,10 +690,13 @@ log_event(rot_ctx *ctx, const char *event, const char *detail_json)
 
 	if (ctx->opts->no_extension || !ctx->admin_conn)
 		return;
+	(void) PGR_TEST_POINT("before_log_event");
 	if (db_log_event(ctx->admin_conn, secret_username(ctx->current), event, ctx->arn,
 					 ctx->token, detail_json, NULL, &err) < 0)
 		pgr_log_warning("could not record \"%s\" in rotate.audit_log for secret \"%s\": %s",
 						event, ctx->arn, err.message);
+	else
+		(void) PGR_TEST_POINT("after_log_event");
 }
 
 static int
@@ -587,12 +729,25 @@ static int
 collapse(rot_ctx *ctx, pgr_error *err)
 {
 	double		t_commit = pgr_now_ms();
+	move_outcome moved = MOVE_NOT_DONE;
 
 	if (pending_logs_in(ctx, err) < 0 ||
-		move_stage(ctx, STAGE_CURRENT, ctx->token, ctx->current_version, err) < 0)
+		(moved = move_current(ctx, err)) != MOVE_DONE)
 	{
 		pgr_error	restore = {0};
 
+		/*
+		 * Restore the current password only when AWSCURRENT is known to be
+		 * on the old version: restoring it while the label may have moved
+		 * would lock the application out.
+		 */
+		if (moved == MOVE_UNKNOWN)
+		{
+			pgr_error_hint(err, "The new password stays in the database; its version "
+						   "keeps AWSPENDING, so retrying the rotation finishes it.");
+			return -1;
+		}
+		(void) PGR_TEST_POINT("collapse_before_restore");
 		if (set_password_from(ctx, ctx->current, ctx->current_version, false, &restore) < 0)
 			pgr_log_warning("could not restore the current password of secret \"%s\": %s",
 							ctx->arn, restore.message);
@@ -600,7 +755,7 @@ collapse(rot_ctx *ctx, pgr_error *err)
 	}
 	ctx->res->lag_ms = pgr_now_ms() - t_commit;
 	/* as finishSecret would: the later invocations then find nothing to do */
-	if (move_stage(ctx, STAGE_PENDING, NULL, ctx->token, err) < 0)
+	if (remove_pending(ctx, err) < 0)
 	{
 		pgr_log_warning("could not remove AWSPENDING from version \"%s\" of secret \"%s\": %s",
 						ctx->token, ctx->arn, err->message);
@@ -616,11 +771,29 @@ step_set(rot_ctx *ctx, pgr_error *err)
 {
 	pgr_error	probe = {0};
 
+	bool		done;
+
 	if (load_pending_value(ctx, err) < 0)
 		return -1;
 	if (pending_logs_in(ctx, &probe) == 0)
 		return 0;
-	if (connect_admin(ctx, err) < 0 || set_password_from(ctx, ctx->pending, ctx->token, false, err) < 0)
+	if (connect_admin(ctx, err) < 0)
+		return -1;
+
+	/*
+	 * Under the rotation lock, check again that the token is still pending:
+	 * a concurrent "rotate" may have finished it or rolled it back while
+	 * this process waited, and setting the password of a version that lost
+	 * its AWSPENDING label would break the invariant.
+	 */
+	if (describe(ctx, ctx->arn, err) < 0 || check_token(ctx, true, &done, err) < 0)
+		return -1;
+	if (done)
+	{
+		ctx->res->outcome = ROT_OUTCOME_ALREADY_CURRENT;
+		return 0;
+	}
+	if (set_password_from(ctx, ctx->pending, ctx->token, false, err) < 0)
 		return -1;
 	if (ctx->opts->collapse_lag && collapse(ctx, err) < 0)
 		return -1;
@@ -651,18 +824,24 @@ step_test(rot_ctx *ctx, pgr_error *err)
 static int
 step_finish(rot_ctx *ctx, pgr_error *err)
 {
-	if (strcmp(ctx->current_version, ctx->token) != 0)
+	/*
+	 * Never move AWSCURRENT to a password the database does not have: a
+	 * finishSecret run before setSecret (by hand, or redelivered after a
+	 * setSecret that restored the old password) would lock the application
+	 * out.
+	 */
+	if (load_pending_value(ctx, err) < 0)
+		return -1;
+	if (pending_logs_in(ctx, err) < 0)
 	{
-		if (PGR_TEST_POINT("before_move_current") ||
-			move_stage(ctx, STAGE_CURRENT, ctx->token, ctx->current_version, err) < 0)
-		{
-			if (!err->message[0])
-				pgr_error_set(err, PGR_ERR_AWS, NULL, "injected failure before moving AWSCURRENT");
-			return -1;
-		}
-		(void) PGR_TEST_POINT("after_move_current");
+		pgr_error_prefix(err, "refusing to move AWSCURRENT: the pending password does not log in: ");
+		pgr_error_hint(err, "Run the setSecret and testSecret steps first.");
+		return -1;
 	}
-	if (move_stage(ctx, STAGE_PENDING, NULL, ctx->token, err) < 0)
+	if (strcmp(ctx->current_version, ctx->token) != 0 &&
+		move_current(ctx, err) != MOVE_DONE)
+		return -1;
+	if (remove_pending(ctx, err) < 0)
 		return -1;
 	if (load_current(ctx, err) == 0 && connect_admin(ctx, err) == 0)
 		log_finished(ctx, "step");
@@ -709,6 +888,14 @@ rot_run_step(sm_client *sm, const rot_options *opts, rot_step_kind step,
 		goto cleanup;
 	if (done)
 	{
+		/*
+		 * A finishSecret that died after moving AWSCURRENT left AWSPENDING
+		 * on the token: take it off, as that run would have.
+		 */
+		if (step == ROT_FINISH_SECRET &&
+			sm_version_has_stage(&ctx.desc, token, STAGE_PENDING) &&
+			remove_pending(&ctx, err) < 0)
+			goto cleanup;
 		res->outcome = ROT_OUTCOME_ALREADY_CURRENT;
 		rc = 0;
 		goto cleanup;
@@ -731,7 +918,7 @@ rot_run_step(sm_client *sm, const rot_options *opts, rot_step_kind step,
 			pgr_error_set(err, PGR_ERR_USAGE, NULL, "unknown rotation step");
 			break;
 	}
-	if (rc == 0)
+	if (rc == 0 && res->outcome != ROT_OUTCOME_ALREADY_CURRENT)
 		res->outcome = ROT_OUTCOME_ROTATED;
 
 cleanup:
@@ -825,7 +1012,8 @@ current_logs_in(rot_ctx *ctx, pgr_error *err)
  * the old version (if it had moved), the old password back in the
  * database, the pending label removed so the next rotation starts afresh.
  * The order keeps the invariant: the database password is always that of
- * an AWSCURRENT or AWSPENDING version.
+ * an AWSCURRENT or AWSPENDING version. When AWSCURRENT cannot be put back
+ * for sure, nothing else is touched (the new password keeps AWSPENDING).
  */
 static void
 roll_back(rot_ctx *ctx, bool current_moved, const pgr_error *why)
@@ -839,20 +1027,32 @@ roll_back(rot_ctx *ctx, bool current_moved, const pgr_error *why)
 					  ctx->arn, err.message);
 		return;
 	}
+	(void) PGR_TEST_POINT("rollback_before_move_back");
 	if (current_moved &&
 		move_stage(ctx, STAGE_CURRENT, ctx->current_version, ctx->token, &err) < 0)
 	{
-		pgr_log_error("could not move AWSCURRENT of secret \"%s\" back: %s", ctx->arn,
-					  err.message);
-		return;
+		char	   *where = NULL;
+		bool		back = where_is(ctx, STAGE_CURRENT, &where) == 0 && where &&
+			strcmp(where, ctx->current_version) == 0;
+
+		free(where);
+		if (!back)
+		{
+			pgr_log_error("could not move AWSCURRENT of secret \"%s\" back: %s", ctx->arn,
+						  err.message);
+			return;
+		}
+		pgr_error_clear(&err);
 	}
+	(void) PGR_TEST_POINT("rollback_before_restore");
 	if (set_password_from(ctx, ctx->current, ctx->current_version, false, &err) < 0)
 	{
 		pgr_log_error("could not restore the current password of secret \"%s\": %s",
 					  ctx->arn, err.message);
 		return;
 	}
-	if (move_stage(ctx, STAGE_PENDING, NULL, ctx->token, &err) < 0)
+	(void) PGR_TEST_POINT("rollback_after_restore");
+	if (remove_pending(ctx, &err) < 0)
 		pgr_log_warning("could not remove AWSPENDING from version \"%s\": %s", ctx->token,
 						err.message);
 	detail = json_object_new_object();
@@ -863,9 +1063,54 @@ roll_back(rot_ctx *ctx, bool current_moved, const pgr_error *why)
 }
 
 /*
+ * The first read of rot_rotate: the AWSCURRENT value, with its ARN and
+ * version, in one GetSecretValue. The DescribeSecret that decides what to
+ * do comes later, under the rotation lock.
+ */
+static int
+load_start(rot_ctx *ctx, const char *secret_id, pgr_error *err)
+{
+	sm_secret_value value = {0};
+	int			rc = -1;
+
+	ctx->res->sm_calls++;
+	if (sm_get_secret_value(ctx->sm, secret_id, NULL, STAGE_CURRENT, &value, NULL, err) < 0)
+		return -1;
+	if (!value.secret_string || !value.arn || !value.version_id)
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "the current version of secret \"%s\" holds no SecretString", secret_id);
+		goto cleanup;
+	}
+	if (secret_parse(value.secret_string, &ctx->current, err) < 0)
+	{
+		pgr_error_prefix(err, "the current version of secret \"%s\": ", secret_id);
+		goto cleanup;
+	}
+	ctx->start_arn = strdup(value.arn);
+	ctx->start_version = strdup(value.version_id);
+	if (!ctx->start_arn || !ctx->start_version)
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory");
+		goto cleanup;
+	}
+	ctx->arn = ctx->start_arn;
+	ctx->current_version = ctx->start_version;
+	snprintf(ctx->res->secret_id, sizeof(ctx->res->secret_id), "%s", ctx->arn);
+	(void) PGR_TEST_POINT("after_get_current");
+	rc = 0;
+
+cleanup:
+	sm_secret_value_free(&value);
+	return rc;
+}
+
+/*
  * Rotate one secret end to end. Resumes an unfinished rotation (a version
- * labelled AWSPENDING but not AWSCURRENT) instead of starting another.
- * Returns 0 when the secret ended rotated; res says what happened.
+ * labelled AWSPENDING but not AWSCURRENT) instead of starting another, and
+ * does nothing when another process rotated the secret while this one
+ * waited for the rotation lock. Returns 0 when the secret ended rotated;
+ * res says what happened.
  */
 int
 rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_result *res)
@@ -879,6 +1124,7 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 	bg_job		admin_conn = {0};
 	bg_job		pending_login = {0};
 	bool		already_set = false;
+	move_outcome moved;
 	double		t_start = pgr_now_ms();
 	double		t0;
 	double		t_commit;
@@ -887,58 +1133,76 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 	ctx.sm = sm;
 	ctx.opts = opts;
 	ctx.res = res;
-	if (describe(&ctx, secret_id, err) < 0)
+
+	/*
+	 * createSecret. Read the current and admin secrets; then, while other
+	 * threads prove the current password logs in and open the admin
+	 * connection (which waits for the rotation lock), make the new password.
+	 */
+	t0 = pgr_now_ms();
+	if (load_start(&ctx, secret_id, err) < 0 || load_admin(&ctx, err) < 0)
+		goto failed_in_step;
+	bg_start(&current_login, current_logs_in, &ctx);
+	bg_start(&admin_conn, open_admin, &ctx);
+	if (generate_password(&ctx, &ctx.new_password, err) < 0)
+		goto failed_in_step;
+	if (bg_wait(&admin_conn) < 0)
+	{
+		*err = admin_conn.err;
+		goto failed_in_step;
+	}
+
+	/* Under the lock: the state as it is now decides what to do. */
+	if (describe(&ctx, ctx.arn, err) < 0)
+		goto failed_in_step;
+	if (strcmp(ctx.current_version, ctx.start_version) != 0)
+	{
+		/*
+		 * Another process rotated the secret since it was read here (it
+		 * held the lock meanwhile). Rotating again now would only rotate
+		 * twice; finish its work if it died before removing AWSPENDING.
+		 */
+		ctx.token = ctx.current_version;
+		snprintf(res->version_id, sizeof(res->version_id), "%s", ctx.token);
+		if (sm_version_has_stage(&ctx.desc, ctx.token, STAGE_PENDING) &&
+			remove_pending(&ctx, err) < 0)
+			goto failed_in_step;
+		res->outcome = ROT_OUTCOME_ALREADY_CURRENT;
+		rc = 0;
 		goto cleanup;
+	}
 	pending_version = sm_version_with_stage(&ctx.desc, STAGE_PENDING);
 	if (pending_version && strcmp(pending_version, ctx.current_version) != 0)
 		snprintf(token, sizeof(token), "%s", pending_version);
 	else if (new_token(token, sizeof(token), err) < 0)
-		goto cleanup;
+		goto failed_in_step;
 	else
 		ctx.fresh_token = true;
 	ctx.token = token;
 	snprintf(res->version_id, sizeof(res->version_id), "%s", token);
-
-	/*
-	 * createSecret, while other threads prove the current password logs in
-	 * and open the admin connection
-	 */
-	t0 = pgr_now_ms();
-	if (load_current(&ctx, err) < 0)
-		goto failed_in_step;
-	if (!ctx.fresh_token && pending_logs_in(&ctx, &probe) == 0)
-		already_set = true;		/* resumed after the password was set */
-	if (!already_set)
-	{
-		bg_start(&current_login, current_logs_in, &ctx);
-		if (load_admin(&ctx, err) < 0)
-			goto failed_in_step;
-		bg_start(&admin_conn, open_admin, &ctx);
-	}
 	if (create_pending(&ctx, err) < 0)
 		goto failed_in_step;
+	/* resumed after the password was set (a run that died after its commit) */
+	if (!ctx.fresh_token && pending_logs_in(&ctx, &probe) == 0)
+		already_set = true;
 	res->step_ms[ROT_CREATE_SECRET] = pgr_now_ms() - t0;
 
 	/* setSecret, prepared so that the commit is the last thing before the move */
 	t0 = pgr_now_ms();
+	if (bg_wait(&current_login) < 0 && !already_set)
+	{
+		*err = current_login.err;
+		pgr_error_prefix(err, "the current password of secret \"%s\" does not log in: ",
+						 ctx.arn);
+		pgr_error_hint(err, "pg_rotate proves the current password works before it "
+					   "changes anything; fix the secret or the server first.");
+		goto failed_in_step;
+	}
 	if (!already_set)
 	{
-		if (bg_wait(&admin_conn) < 0)
-		{
-			*err = admin_conn.err;
-			goto failed_in_step;
-		}
-		if (bg_wait(&current_login) < 0)
-		{
-			*err = current_login.err;
-			pgr_error_prefix(err, "the current password of secret \"%s\" does not log in: ",
-							 ctx.arn);
-			pgr_error_hint(err, "pg_rotate proves the current password works before it "
-						   "changes anything; fix the secret or the server first.");
-			goto failed_in_step;
-		}
 		if (set_password_from(&ctx, ctx.pending, ctx.token, true, err) < 0)
 			goto failed_in_step;
+		(void) PGR_TEST_POINT("before_commit");
 		if (!opts->no_extension && db_commit(ctx.admin_conn, err) < 0)
 			goto failed_in_step;
 		(void) PGR_TEST_POINT("after_set_password");
@@ -948,18 +1212,19 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 
 	/* testSecret alongside the move of AWSCURRENT (finishSecret) */
 	bg_start(&pending_login, pending_logs_in, &ctx);
-	if (PGR_TEST_POINT("before_move_current") ||
-		move_stage(&ctx, STAGE_CURRENT, ctx.token, ctx.current_version, err) < 0)
+	moved = move_current(&ctx, err);
+	if (moved != MOVE_DONE)
 	{
-		if (!err->message[0])
-			pgr_error_set(err, PGR_ERR_AWS, NULL, "injected failure before moving AWSCURRENT");
 		bg_wait(&pending_login);
 		pgr_error_prefix(err, "finishSecret for secret \"%s\": ", ctx.arn);
-		roll_back(&ctx, false, err);
+		if (moved == MOVE_NOT_DONE)
+			roll_back(&ctx, false, err);
+		else
+			pgr_error_hint(err, "The new password stays in the database; its version "
+						   "keeps AWSPENDING, so running the rotation again finishes it.");
 		goto cleanup;
 	}
 	res->lag_ms = pgr_now_ms() - t_commit;
-	(void) PGR_TEST_POINT("after_move_current");
 	t0 = pgr_now_ms();
 	if (bg_wait(&pending_login) < 0)
 	{
@@ -971,16 +1236,13 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 		goto cleanup;
 	}
 	res->step_ms[ROT_TEST_SECRET] = pgr_now_ms() - t_commit;
-	if (move_stage(&ctx, STAGE_PENDING, NULL, ctx.token, err) < 0)
+	if (remove_pending(&ctx, err) < 0)
 		pgr_log_warning("could not remove AWSPENDING from version \"%s\" of secret \"%s\": %s",
 						ctx.token, ctx.arn, err->message);
 	pgr_error_clear(err);
 	res->step_ms[ROT_FINISH_SECRET] = res->lag_ms + (pgr_now_ms() - t0);
-	if (connect_admin(&ctx, &probe) == 0)
-	{
-		log_event(&ctx, "tested", "{}");
-		log_finished(&ctx, "rotate");
-	}
+	log_event(&ctx, "tested", "{}");
+	log_finished(&ctx, "rotate");
 	res->outcome = ROT_OUTCOME_ROTATED;
 	rc = 0;
 	goto cleanup;

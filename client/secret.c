@@ -233,6 +233,108 @@ only_whitespace(const char *s, size_t len)
 }
 
 /*
+ * Does the JSON string literal body s[0..len) (between the quotes, escapes
+ * not yet decoded) spell word, which is plain ASCII? Escapes are decoded:
+ * "pass\u0077ord" names the same key as "password".
+ */
+static bool
+json_key_equals(const char *s, size_t len, const char *word)
+{
+	size_t		w = 0;
+	size_t		wlen = strlen(word);
+
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned int c = (unsigned char) s[i];
+
+		if (c == '\\' && i + 1 < len)
+		{
+			c = (unsigned char) s[++i];
+			if (c == 'u')
+			{
+				unsigned int cp = 0;
+
+				if (i + 4 >= len)
+					return false;
+				for (int k = 1; k <= 4; k++)
+				{
+					char		h = s[i + k];
+
+					cp <<= 4;
+					if (h >= '0' && h <= '9')
+						cp |= (unsigned int) (h - '0');
+					else if (h >= 'a' && h <= 'f')
+						cp |= (unsigned int) (h - 'a' + 10);
+					else if (h >= 'A' && h <= 'F')
+						cp |= (unsigned int) (h - 'A' + 10);
+					else
+						return false;
+				}
+				i += 4;
+				c = cp;
+			}
+			else
+				return false;	/* \" \\ \/ \b ...: not in a key word */
+		}
+		if (w >= wlen || c != (unsigned char) word[w])
+			return false;
+		w++;
+	}
+	return w == wlen;
+}
+
+/*
+ * How many times does the top-level object of json[0..len) have the key
+ * "password"? A scan of the raw text, run before json-c sees it: json-c
+ * keeps the last of duplicate keys and frees the earlier values without
+ * wiping them, so a secret that repeats "password" is refused before any
+ * copy of it is made. Only the first value counts (json-c refuses data
+ * after it); malformed input gives some count, and is refused anyway.
+ */
+static int
+count_password_keys(const char *json, size_t len)
+{
+	int			depth = 0;
+	int			count = 0;
+	size_t		i = 0;
+
+	while (i < len)
+	{
+		char		c = json[i];
+
+		if (c == '"')
+		{
+			size_t		start = i + 1;
+			size_t		j = start;
+
+			while (j < len && json[j] != '"')
+				j += json[j] == '\\' ? 2 : 1;
+			if (j >= len)
+				break;			/* unterminated string */
+			i = j + 1;
+			if (depth == 1)
+			{
+				size_t		k = i;
+
+				while (k < len && (json[k] == ' ' || json[k] == '\t' ||
+								   json[k] == '\r' || json[k] == '\n'))
+					k++;
+				if (k < len && json[k] == ':' &&
+					json_key_equals(json + start, j - start, "password"))
+					count++;
+			}
+			continue;
+		}
+		if (c == '{' || c == '[')
+			depth++;
+		else if ((c == '}' || c == ']') && --depth <= 0)
+			break;				/* the end of the first value */
+		i++;
+	}
+	return count;
+}
+
+/*
  * Parse json (NUL-terminated) into a new secret. See secret_parse_len().
  */
 int
@@ -248,9 +350,10 @@ secret_parse(const char *json, pgr_secret **out, pgr_error *err)
 
 /*
  * Parse len bytes of JSON into a new secret and check every known key.
- * Refuses more than SECRET_MAX_JSON_LEN bytes, NUL bytes, anything that is
- * not one well-formed JSON object (strict mode, valid UTF-8, no trailing
- * data), missing required keys, wrong types and unsupported engines.
+ * Refuses more than SECRET_MAX_JSON_LEN bytes, NUL bytes, a repeated
+ * "password" key, anything that is not one well-formed JSON object (strict
+ * mode, valid UTF-8, no trailing data), missing required keys, wrong types
+ * and unsupported engines.
  * Messages never quote the input. On success *out is owned by the caller
  * (secret_free()); the caller still owns and wipes json.
  */
@@ -284,6 +387,14 @@ secret_parse_len(const char *json, size_t len, pgr_secret **out, pgr_error *err)
 	if (memchr(json, '\0', len) != NULL)
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL, "secret contains a NUL byte");
+		return -1;
+	}
+	if (count_password_keys(json, len) > 1)
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "secret has more than one \"password\" key");
+		pgr_error_detail(err, "Parsers disagree on which of duplicate keys counts.");
+		pgr_error_hint(err, "Store the secret with a single \"password\" key.");
 		return -1;
 	}
 

@@ -181,18 +181,29 @@ sm_response_put(json_object *response)
 }
 
 /*
- * Parse JSON text into an owned object; NULL if it is not valid JSON. The
- * tokenizer's internal buffer, which held the last string parsed, is wiped
- * before it is freed.
+ * Parse JSON text into an owned object (put it with sm_response_put()); NULL
+ * if it is not one valid JSON document. The tokenizer's buffer, which holds
+ * each string while it is parsed, is sized to the input once so that it is
+ * never reallocated (leaving copies of a secret in freed memory), and is
+ * wiped before it is freed. Pure: exposed for tests and fuzzing.
  */
-static json_object *
-parse_json(const char *text, size_t len)
+json_object *
+sm_parse_json(const char *text, size_t len)
 {
-	json_tokener *tok = json_tokener_new_ex(64);
+	json_tokener *tok;
 	json_object *obj;
 
+	if (!text || len > SM_MAX_RESPONSE_SIZE)
+		return NULL;
+	tok = json_tokener_new_ex(64);
 	if (!tok)
 		return NULL;
+	if (printbuf_memset(tok->pb, 0, 0, (int) len + 1) < 0)
+	{
+		json_tokener_free(tok);
+		return NULL;
+	}
+	printbuf_reset(tok->pb);
 	obj = json_tokener_parse_ex(tok, text, (int) len);
 	if (obj && (json_tokener_get_error(tok) != json_tokener_success ||
 				(size_t) json_tokener_get_parse_end(tok) < len))
@@ -257,7 +268,7 @@ sm_parse_error(const char *errortype_header, const char *body, size_t len,
 	if (errortype_header && *errortype_header)
 		copy_code(errortype_header, strlen(errortype_header), code, codelen);
 	if (body && len)
-		doc = parse_json(body, len);
+		doc = sm_parse_json(body, len);
 	if (doc && json_object_is_type(doc, json_type_object))
 	{
 		if (!code[0] &&
@@ -411,7 +422,7 @@ call(sm_client *sm, const char *operation, const char *what, json_object *reques
 		pgr_wipe(msg, sizeof(msg));
 		goto done;
 	}
-	doc = resp.bodylen ? parse_json(resp.body, resp.bodylen) : json_object_new_object();
+	doc = resp.bodylen ? sm_parse_json(resp.body, resp.bodylen) : json_object_new_object();
 	if (!doc || !json_object_is_type(doc, json_type_object))
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
@@ -548,6 +559,28 @@ request_oom(json_object *req, pgr_error *err)
 }
 
 /*
+ * The end of a read call: on a parse failure (parsed != 0) say which call
+ * it was and drop the response; otherwise give the caller the raw object
+ * (response, may be NULL) or drop it.
+ */
+static int
+hand_over(json_object *doc, int parsed, const char *what, json_object **response,
+		  pgr_error *err)
+{
+	if (parsed != 0)
+	{
+		pgr_error_prefix(err, "could not %s: ", what);
+		sm_response_put(doc);
+		return -1;
+	}
+	if (response)
+		*response = doc;
+	else
+		sm_response_put(doc);
+	return 0;
+}
+
+/*
  * GetSecretValue of one version, named by version_id and/or version_stage
  * (give one: without either the service picks AWSCURRENT, which moto gets
  * wrong). out (may be NULL) receives the typed value; response (may be
@@ -561,8 +594,6 @@ sm_get_secret_value(sm_client *sm, const char *secret_id, const char *version_id
 	json_object *req = new_request(err);
 	json_object *doc = NULL;
 	char		what[PGR_ERRMSG_LEN / 2];
-	sm_secret_value v;
-	json_object *created;
 	int			rc;
 
 	if (!req)
@@ -580,41 +611,48 @@ sm_get_secret_value(sm_client *sm, const char *secret_id, const char *version_id
 	if (rc != 0)
 		return -1;
 
-	memset(&v, 0, sizeof(v));
-	if (get_string(doc, "SecretString") &&
+	return hand_over(doc, sm_secret_value_from_response(doc, out, err), what, response, err);
+}
+
+/*
+ * The typed value of a GetSecretValue response doc (borrowed). out may be
+ * NULL to check the response only. On success *out owns copies (free with
+ * sm_secret_value_free); on failure nothing is left allocated. Pure.
+ */
+int
+sm_secret_value_from_response(json_object *doc, sm_secret_value *out, pgr_error *err)
+{
+	sm_secret_value v;
+	json_object *created;
+	const char *secret_string = get_string(doc, "SecretString");
+
+	if (secret_string &&
 		json_object_get_string_len(json_object_object_get(doc, "SecretString")) > SM_MAX_SECRET_SIZE)
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
-					  "could not %s: the value is larger than Secrets Manager's %d-byte limit",
-					  what, SM_MAX_SECRET_SIZE);
-		sm_response_put(doc);
+					  "the value is larger than Secrets Manager's %d-byte limit",
+					  SM_MAX_SECRET_SIZE);
 		return -1;
 	}
-	if (out)
+	if (!out)
+		return 0;
+	memset(&v, 0, sizeof(v));
+	v.arn = pgr_strdup(get_string(doc, "ARN"));
+	v.name = pgr_strdup(get_string(doc, "Name"));
+	v.version_id = pgr_strdup(get_string(doc, "VersionId"));
+	v.secret_string = pgr_strdup(secret_string);
+	if (json_object_object_get_ex(doc, "CreatedDate", &created))
+		v.created_date = json_object_get_double(created);
+	if (!copy_string_array(json_object_object_get(doc, "VersionStages"),
+						   &v.version_stages, &v.nstages) ||
+		!v.version_id)
 	{
-		v.arn = pgr_strdup(get_string(doc, "ARN"));
-		v.name = pgr_strdup(get_string(doc, "Name"));
-		v.version_id = pgr_strdup(get_string(doc, "VersionId"));
-		v.secret_string = pgr_strdup(get_string(doc, "SecretString"));
-		if (json_object_object_get_ex(doc, "CreatedDate", &created))
-			v.created_date = json_object_get_double(created);
-		if (!copy_string_array(json_object_object_get(doc, "VersionStages"),
-							   &v.version_stages, &v.nstages) ||
-			!v.version_id)
-		{
-			sm_secret_value_free(&v);
-			sm_response_put(doc);
-			pgr_error_set(err, PGR_ERR_INPUT, NULL,
-						  "could not %s: the response lacks VersionId or has malformed VersionStages",
-						  what);
-			return -1;
-		}
-		*out = v;
+		sm_secret_value_free(&v);
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "the response lacks VersionId or has malformed VersionStages");
+		return -1;
 	}
-	if (response)
-		*response = doc;
-	else
-		sm_response_put(doc);
+	*out = v;
 	return 0;
 }
 
@@ -641,9 +679,7 @@ sm_describe_secret(sm_client *sm, const char *secret_id, sm_description *out,
 {
 	json_object *req = new_request(err);
 	json_object *doc = NULL;
-	json_object *v;
 	char		what[PGR_ERRMSG_LEN / 2];
-	sm_description d;
 	int			rc;
 
 	if (!req)
@@ -655,61 +691,67 @@ sm_describe_secret(sm_client *sm, const char *secret_id, sm_description *out,
 	json_object_put(req);
 	if (rc != 0)
 		return -1;
-	if (out)
+	return hand_over(doc, out ? sm_description_from_response(doc, out, err) : 0, what,
+					 response, err);
+}
+
+/*
+ * The typed form of a DescribeSecret response doc (borrowed). On success
+ * *out owns copies (free with sm_description_free); on failure nothing is
+ * left allocated. Pure.
+ */
+int
+sm_description_from_response(json_object *doc, sm_description *out, pgr_error *err)
+{
+	sm_description d;
+	json_object *v;
+	bool		ok = true;
+
+	memset(&d, 0, sizeof(d));
+	d.arn = pgr_strdup(get_string(doc, "ARN"));
+	d.name = pgr_strdup(get_string(doc, "Name"));
+	d.rotation_lambda_arn = pgr_strdup(get_string(doc, "RotationLambdaARN"));
+	if (json_object_object_get_ex(doc, "RotationEnabled", &v))
 	{
-		bool		ok = true;
-
-		memset(&d, 0, sizeof(d));
-		d.arn = pgr_strdup(get_string(doc, "ARN"));
-		d.name = pgr_strdup(get_string(doc, "Name"));
-		d.rotation_lambda_arn = pgr_strdup(get_string(doc, "RotationLambdaARN"));
-		if (json_object_object_get_ex(doc, "RotationEnabled", &v))
+		d.rotation_enabled_present = true;
+		d.rotation_enabled = json_object_get_boolean(v);
+	}
+	d.deleted = json_object_object_get_ex(doc, "DeletedDate", &v) &&
+		!json_object_is_type(v, json_type_null);
+	if (json_object_object_get_ex(doc, "VersionIdsToStages", &v))
+	{
+		if (!json_object_is_type(v, json_type_object))
+			ok = false;
+		else
 		{
-			d.rotation_enabled_present = true;
-			d.rotation_enabled = json_object_get_boolean(v);
-		}
-		d.deleted = json_object_object_get_ex(doc, "DeletedDate", &v) &&
-			!json_object_is_type(v, json_type_null);
-		if (json_object_object_get_ex(doc, "VersionIdsToStages", &v))
-		{
-			if (!json_object_is_type(v, json_type_object))
-				ok = false;
-			else
+			d.versions = calloc((size_t) json_object_object_length(v) + 1,
+								sizeof(sm_version));
+			ok = d.versions != NULL;
+			if (ok)
 			{
-				d.versions = calloc((size_t) json_object_object_length(v) + 1,
-									sizeof(sm_version));
-				ok = d.versions != NULL;
-				if (ok)
+				json_object_object_foreach(v, vid, stages)
 				{
-					json_object_object_foreach(v, vid, stages)
-					{
-						sm_version *ver = &d.versions[d.nversions++];
+					sm_version *ver = &d.versions[d.nversions++];
 
-						ver->version_id = strdup(vid);
-						if (!ver->version_id ||
-							!copy_string_array(stages, &ver->stages, &ver->nstages))
-						{
-							ok = false;
-							break;
-						}
+					ver->version_id = strdup(vid);
+					if (!ver->version_id ||
+						!copy_string_array(stages, &ver->stages, &ver->nstages))
+					{
+						ok = false;
+						break;
 					}
 				}
 			}
 		}
-		if (!ok)
-		{
-			sm_description_free(&d);
-			sm_response_put(doc);
-			pgr_error_set(err, PGR_ERR_INPUT, NULL,
-						  "could not %s: malformed VersionIdsToStages in the response", what);
-			return -1;
-		}
-		*out = d;
 	}
-	if (response)
-		*response = doc;
-	else
-		sm_response_put(doc);
+	if (!ok)
+	{
+		sm_description_free(&d);
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "malformed VersionIdsToStages in the response");
+		return -1;
+	}
+	*out = d;
 	return 0;
 }
 
@@ -808,17 +850,25 @@ sm_put_secret_value(sm_client *sm, const sm_put_input *in, sm_put_output *out,
 	if (rc != 0)
 		return -1;
 	if (out)
-	{
-		memset(out, 0, sizeof(*out));
-		out->arn = pgr_strdup(get_string(doc, "ARN"));
-		out->name = pgr_strdup(get_string(doc, "Name"));
-		out->version_id = pgr_strdup(get_string(doc, "VersionId"));
-	}
+		sm_put_output_from_response(doc, out);
 	if (response)
 		*response = doc;
 	else
 		sm_response_put(doc);
 	return 0;
+}
+
+/*
+ * The typed form of a PutSecretValue response doc (borrowed): each member
+ * a copy, NULL when absent. Free with sm_put_output_free. Pure.
+ */
+void
+sm_put_output_from_response(json_object *doc, sm_put_output *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->arn = pgr_strdup(get_string(doc, "ARN"));
+	out->name = pgr_strdup(get_string(doc, "Name"));
+	out->version_id = pgr_strdup(get_string(doc, "VersionId"));
 }
 
 void

@@ -140,6 +140,14 @@ extern const char *sm_version_with_stage(const sm_description *d, const char *st
 extern bool sm_version_has_stage(const sm_description *d, const char *version_id,
 								 const char *stage);
 
+/* Response parsing, pure; exposed for tests and fuzzing. */
+extern json_object *sm_parse_json(const char *text, size_t len);
+extern int	sm_secret_value_from_response(json_object *doc, sm_secret_value *out,
+										  pgr_error *err);
+extern int	sm_description_from_response(json_object *doc, sm_description *out,
+										 pgr_error *err);
+extern void sm_put_output_from_response(json_object *doc, sm_put_output *out);
+
 /* Error handling, exposed for the retry layer and for tests. */
 extern void sm_parse_error(const char *errortype_header, const char *body, size_t len,
 						   char *code, size_t codelen, char *message, size_t msglen);

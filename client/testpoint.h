@@ -9,6 +9,10 @@
  *
  *	PG_ROTATE_TEST_KILL_AT=name	  SIGKILL the process when it reaches "name"
  *	PG_ROTATE_TEST_FAIL_AT=name	  make the operation at "name" fail
+ *	PG_ROTATE_TEST_PAUSE_AT=name  wait at "name": create
+ *								  $PG_ROTATE_TEST_PAUSE_DIR/name.paused, go on
+ *								  once name.resume appears there
+ *	PG_ROTATE_TEST_TRACE=file	  append the name of every point reached
  *
  *-------------------------------------------------------------------------
  */

@@ -18,7 +18,8 @@
  *	- the caller's own transaction holds a lock on rotate.audit_log that
  *	  blocks writers (it already wrote audit rows that are not committed
  *	  yet): the worker would wait for the caller, who waits for the worker;
- *	- no worker slot is free (max_worker_processes);
+ *	- no worker slot came free within pg_rotate.writer_timeout
+ *	  (max_worker_processes; slots are busy only briefly, so we retry);
  *	- the worker failed, e.g. it waited longer than pg_rotate.writer_timeout
  *	  for the chain lock.
  *
@@ -36,10 +37,12 @@
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lock.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "compat.h"
 #include "pg_rotate.h"
@@ -143,6 +146,29 @@ event_deserialize(const char *buf, Size len, AuditEvent *ev)
 }
 
 /*
+ * Register the writer, waiting up to pg_rotate.writer_timeout for a free
+ * worker slot: concurrent refusals (or parallel queries) can hold every slot
+ * for a few milliseconds, and a denial must not go unrecorded for that.
+ */
+static bool
+register_writer(BackgroundWorker *worker, BackgroundWorkerHandle **handle)
+{
+	TimestampTz start = GetCurrentTimestamp();
+
+	while (!RegisterDynamicBackgroundWorker(worker, handle))
+	{
+		if (TimestampDifferenceExceeds(start, GetCurrentTimestamp(),
+									   pg_rotate_writer_timeout * 1000))
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return true;
+}
+
+/*
  * audit_append_autonomous
  *		Commit *ev to rotate.audit_log in a transaction of its own, through
  *		a background worker, and wait for it.
@@ -209,10 +235,10 @@ audit_append_autonomous(const AuditEvent *ev, int64 *id, char **why_not)
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	worker.bgw_notify_pid = MyProcPid;
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	if (!register_writer(&worker, &handle))
 	{
 		dsm_detach(seg);
-		*why_not = "No background worker slot was free for the audit writer (max_worker_processes).";
+		*why_not = "No background worker slot came free for the audit writer within pg_rotate.writer_timeout (max_worker_processes).";
 		return false;
 	}
 

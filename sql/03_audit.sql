@@ -2,6 +2,10 @@
 -- 03_audit: append-only, the hash chain, tamper detection, the rotations
 -- view, audited allow-list changes, read access for an auditor
 --
+-- the flavour under test (C or SQL-only); cases that need C are marked
+-- with \if :c_flavour
+\i sql/flavour.psql
+
 
 -- append-only for everyone, the owner (a superuser) included
 UPDATE rotate.audit_log SET actor = 'someone' WHERE id = (SELECT min(id) FROM rotate.audit_log);

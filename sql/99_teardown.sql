@@ -1,6 +1,10 @@
 --
 -- 99_teardown: drop the test roles and helpers
 --
+-- the flavour under test (C or SQL-only); cases that need C are marked
+-- with \if :c_flavour
+\i sql/flavour.psql
+
 DELETE FROM rotate.managed_role;
 SELECT count(*) AS roles_removed FROM public.regress_new_audit() WHERE event = 'role_removed';
 SELECT * FROM rotate.verify_audit_log();

@@ -107,3 +107,26 @@ def client_bin():
     if not os.access(path, os.X_OK):
         pytest.fail("client/pg_rotate is not built: run \"make\" first")
     return path
+
+
+@pytest.fixture(scope="session")
+def leaks():
+    """One leakscan.Collector for the whole run: the reliability tests add
+    the secrets they make and the texts they produce; test_reliability_leaks
+    scans them. Samples every process's argv while the session lasts."""
+    from harness.leakscan import Collector
+    collector = Collector().start_sampling()
+    try:
+        yield collector
+    finally:
+        collector.stop_sampling()
+
+
+@pytest.fixture(scope="module")
+def bare_pg():
+    """A cluster of its own without shared_preload_libraries, for a module."""
+    cluster = Cluster(preload=False).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

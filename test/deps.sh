@@ -6,7 +6,7 @@ set -euo pipefail
 BASE_PACKAGES=(gcc make pkg-config openssl zip unzip
 	postgresql postgresql-contrib libpq-dev libkrb5-dev
 	libcurl4-openssl-dev libssl-dev libjson-c-dev libcmocka-dev
-	python3-pytest python3-psycopg2 python3-boto3 python3-yaml awscli)
+	python3-pytest python3-psycopg2 python3-boto3 python3-yaml awscli clang)
 MOTO_VENV="${PG_ROTATE_MOTO_VENV:-$HOME/.local/share/pg_rotate/moto}"
 
 say() { printf 'make deps: %s\n' "$*"; }
@@ -63,6 +63,12 @@ if [ -z "$major" ]; then
 	exit 1
 fi
 install_packages "postgresql-server-dev-$major"
+
+# The fuzz targets need libFuzzer's runtime, a recommendation of clang that
+# --no-install-recommends skips (libclang-rt-<major>-dev on Debian 12).
+if [ ! -e "$(clang -print-file-name=libclang_rt.fuzzer-$(uname -m).a)" ]; then
+	install_packages "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+fi
 
 # moto_server: on PATH on our machines; elsewhere into a private virtualenv.
 if ! command -v moto_server >/dev/null && [ ! -x "$MOTO_VENV/bin/moto_server" ]; then

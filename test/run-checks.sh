@@ -33,8 +33,25 @@ make -s installcheck PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" || {
 	[ -f test/regress-out/regression.diffs ] && head -n 200 test/regress-out/regression.diffs
 }
 
+# Under SANITIZE=1 every report goes to a file, so a finding fails the run even
+# when a test ignores the exit code of the process that made it.
+sanlogs=
+if [ "${SANITIZE:-0}" = 1 ]; then
+	sanlogs="$workdir/sanitizer"
+	mkdir -p "$sanlogs"
+	chmod 1777 "$sanlogs"
+	export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=23:log_path=$sanlogs/asan"
+	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=23:log_path=$sanlogs/ubsan"
+fi
+
 echo "== pytest"
 "$PYTHON" -m pytest test/ ${PYTEST_ARGS:-} || failed+=(pytest)
+
+if [ -n "$sanlogs" ] && [ -n "$(ls -A "$sanlogs")" ]; then
+	echo "== sanitizer reports"
+	cat "$sanlogs"/*
+	failed+=(sanitizers)
+fi
 
 if [ "${#failed[@]}" -gt 0 ]; then
 	echo "make check: FAILED: ${failed[*]}"

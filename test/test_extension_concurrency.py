@@ -4,6 +4,9 @@ forks (every prev_hash is used once and verify_audit_log passes)."""
 
 import threading
 
+import psycopg2
+import pytest
+
 from extension_util import Roles, random_password, scram_verifier
 
 THREADS = 8
@@ -104,3 +107,36 @@ def test_calls_for_one_role_are_serialized(pg, fresh_db):
         assert pg.psql("SELECT ok FROM rotate.verify_audit_log()", dbname=fresh_db).strip() == "t"
     finally:
         roles.drop(fresh_db)
+
+
+def test_denials_wait_for_a_worker_slot():
+    """With one background worker slot for everyone, concurrent refusals
+    queue for it: every one still leaves its "denied" row."""
+    from harness.pgcluster import Cluster
+    cluster = Cluster().start()
+    try:
+        # the logical replication launcher takes one of the two slots
+        cluster.psql("ALTER SYSTEM SET max_worker_processes = 2")
+        cluster.restart()
+        cluster.psql("CREATE EXTENSION pg_rotate")
+        roles = Roles(cluster, "postgres", targets=1)
+        barrier = threading.Barrier(THREADS)
+        mark = cluster.log_mark()
+
+        def refuse(i):
+            conn = cluster.connect(user=roles.rotator, password=roles.rotator_password)
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                barrier.wait()
+                with pytest.raises(psycopg2.Error):
+                    cur.execute("SELECT rotate.set_password(%s, 'plaintext')",
+                                (roles.targets[0],))
+            conn.close()
+
+        run_threads(refuse)
+        assert cluster.psql("SELECT count(*) FROM rotate.audit_log"
+                            " WHERE event = 'denied'").strip() == str(THREADS)
+        assert "No background worker slot" not in cluster.log_since(mark)
+        assert cluster.psql("SELECT ok FROM rotate.verify_audit_log()").strip() == "t"
+    finally:
+        cluster.stop()

@@ -2,20 +2,7 @@
 the server log says the self-change ban is off, and (as documented) a
 managed role can then change its own password."""
 
-import pytest
-
-from harness.pgcluster import Cluster
-
 from extension_util import random_password, scram_verifier
-
-
-@pytest.fixture(scope="module")
-def bare_pg():
-    cluster = Cluster(preload=False).start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def test_works_without_preload_and_says_enforcement_is_off(bare_pg):

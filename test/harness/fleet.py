@@ -3,7 +3,7 @@ shape of a fleet, for the parallel tests and the benchmarks."""
 
 import json
 
-from .scenario import Scenario, new_password
+from .scenario import Scenario, new_password, quiet_session
 
 
 class Fleet:
@@ -16,6 +16,7 @@ class Fleet:
         base = self.base.setup()
         conn = base.pg.connect(dbname=base.dbname)
         with conn.cursor() as cur:
+            quiet_session(cur)
             for i in range(self.count):
                 role = f"{base.app_role}_{i}"
                 password = new_password()

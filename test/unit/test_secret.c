@@ -182,6 +182,11 @@ static const bad_case bad_cases[] = {
 	{"{" OK_PREFIX ",\"password\":\"" PW "\\u0000x\"}", "\"password\" contains a NUL byte"},
 	{"{\"engine\":\"postgres\\u0000\",\"host\":\"h\",\"username\":\"u\",\"password\":\"" PW "\"}",
 	"\"engine\" contains a NUL byte"},
+	/* a repeated "password" (json-c would free the first unwiped) */
+	{"{" OK_PREFIX ",\"password\":\"" PW "\",\"password\":\"other\"}",
+	"more than one \"password\" key"},
+	{"{" OK_PREFIX ",\"pass\\u0077ord\":\"" PW "\", \"password\" :\"other\"}",
+	"more than one \"password\" key"},
 };
 
 /* true when err mentions the test password anywhere */
@@ -216,6 +221,30 @@ test_bad_secrets(void **state)
 	}
 }
 
+/*
+ * Only a repeated top-level "password" is refused: the same key deeper
+ * down, or the text "password": inside a string value, is fine.
+ */
+static void
+test_password_key_not_miscounted(void **state)
+{
+	static const char *const ok[] = {
+		WITH_PW(",\"n\":{\"password\":\"a\",\"password\":\"b\"}"),
+		WITH_PW(",\"s\":\"\\\"password\\\": x\""),
+		WITH_PW(",\"l\":[\"password\",\"password\"]"),
+		WITH_PW(",\"passwords\":\"x\",\"Password\":\"y\""),
+	};
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+	{
+		pgr_secret *s = parse_ok(ok[i]);
+
+		assert_string_equal(secret_password(s), PW);
+		secret_free(s);
+	}
+}
+
 /* Make a secret with a value of n bytes in key "k". */
 static char *
 secret_with_value(const char *key, size_t n, char fill)
@@ -227,8 +256,10 @@ secret_with_value(const char *key, size_t n, char fill)
 	memset(val, fill, n);
 	val[n] = '\0';
 	pgr_buf_init(&buf, 0);
+	/* "password" only once: a repeated one is refused */
 	assert_true(pgr_buf_printf(&buf, "{\"engine\":\"postgres\",\"host\":\"h\","
-							   "\"username\":\"u\",\"password\":\"p\",\"%s\":\"%s\"}",
+							   "\"username\":\"u\",%s\"%s\":\"%s\"}",
+							   strcmp(key, "password") == 0 ? "" : "\"password\":\"p\",",
 							   key, val));
 	free(val);
 	return pgr_buf_detach(&buf);
@@ -257,7 +288,7 @@ test_size_limits(void **state)
 		pgr_secret *s = NULL;
 		pgr_error	err;
 
-		/* a later duplicate key wins in json-c; the earlier one is valid */
+		/* a later duplicate key wins, as in json-c (but see the helper) */
 		json = secret_with_value(limits[i].key, limits[i].ok, 'a');
 		s = parse_ok(json);
 		secret_free(s);
@@ -785,6 +816,7 @@ main(void)
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_full_secret),
 		cmocka_unit_test(test_bad_secrets),
+		cmocka_unit_test(test_password_key_not_miscounted),
 		cmocka_unit_test(test_size_limits),
 		cmocka_unit_test(test_whole_secret_limit),
 		cmocka_unit_test(test_raw_nul_byte),

@@ -1,17 +1,19 @@
-/* extension/pg_rotate--1.0.sql */
-
--- complain if script is sourced in psql, rather than via CREATE EXTENSION
-\echo Use "CREATE EXTENSION pg_rotate" to load this file. \quit
-
 /*
- * The script has two parts.
+ * extension/sql/shared.sql
  *
- * Part 1 (tables, the chain's hash function, verify_audit_log, the
- * rotations view, grants) uses SQL only and is the same for every flavour
- * of pg_rotate: a SQL-only flavour can take it unchanged.
+ * The part of pg_rotate's install script that every flavour shares: the
+ * tables, the chain's hash function, verify_audit_log, the rotations view
+ * and the grants (shared_bind.sql has the rest: comments, grants and
+ * triggers for the flavour's functions).  SQL only.  "make" builds the
+ * install scripts from the pieces:
  *
- * Part 2 binds the C implementation: set_password, log_event and the
- * triggers.
+ *	pg_rotate--1.0.sql		guard + shared + flavour_c + shared_bind
+ *	pg_rotate--1.0-sql.sql	guard + shared + flavour_sql + shared_bind
+ *	make pg_tle				shared + flavour_sql + shared_bind, for pg_tle
+ *
+ * so this file is the one source of truth for these objects.  Like the
+ * other pieces it must stay free of psql meta-commands and of pg_tle's
+ * dollar-quote delimiters: "make pg_tle" checks (extension/pg_tle.sh).
  *
  * Objects live in schema "rotate" (created by CREATE EXTENSION, owned by
  * the extension owner, no privileges for PUBLIC).  Every function that
@@ -84,7 +86,8 @@ SELECT pg_catalog.pg_extension_config_dump('rotate.audit_log_id_seq', '');
  *   E'-\n' when it is NULL, else length(text) || ':' || text || E'\n'
  * with id in decimal, logged_at in UTC with microseconds, client_addr with
  * its mask (inet's text cast), detail as jsonb's canonical text.  The C
- * writer (extension/audit.c) produces exactly this.
+ * writer (extension/audit.c) produces exactly this; the SQL-only flavour's
+ * writer (rotate.audit_append) calls this function.
  */
 CREATE FUNCTION rotate.audit_row_hash(a rotate.audit_log)
 RETURNS text
@@ -187,64 +190,3 @@ COMMENT ON VIEW rotate.rotations IS
 -- Nothing for PUBLIC: a DBA grants USAGE on the schema and what each role needs.
 REVOKE ALL ON rotate.managed_role, rotate.audit_log, rotate.rotations FROM PUBLIC;
 REVOKE ALL ON SEQUENCE rotate.audit_log_id_seq FROM PUBLIC;
-
--- ===================================================================
--- Part 2: the C implementation
--- ===================================================================
-
-CREATE FUNCTION rotate.set_password(
-	target name, verifier text,
-	secret_id text DEFAULT NULL, version_id text DEFAULT NULL)
-RETURNS bigint
-LANGUAGE C VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'pg_rotate_set_password';
-
-COMMENT ON FUNCTION rotate.set_password(name, text, text, text) IS
-	'set an allow-listed role''s password to a SCRAM-SHA-256 verifier; returns the audit row id';
-
-CREATE FUNCTION rotate.log_event(
-	target name, event text, secret_id text, version_id text,
-	detail jsonb DEFAULT '{}')
-RETURNS bigint
-LANGUAGE C VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'pg_rotate_log_event';
-
-COMMENT ON FUNCTION rotate.log_event(name, text, text, text, jsonb) IS
-	'record a later rotation step (tested, finished, rolled_back, failed); returns the audit row id';
-
-REVOKE ALL ON FUNCTION rotate.set_password(name, text, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION rotate.log_event(name, text, text, text, jsonb) FROM PUBLIC;
-
-CREATE FUNCTION rotate.audit_log_append_only()
-RETURNS trigger
-LANGUAGE C
-AS 'MODULE_PATHNAME', 'pg_rotate_audit_log_append_only';
-
-CREATE FUNCTION rotate.managed_role_audit()
-RETURNS trigger
-LANGUAGE C
-AS 'MODULE_PATHNAME', 'pg_rotate_managed_role_audit';
-
-REVOKE ALL ON FUNCTION rotate.audit_log_append_only() FROM PUBLIC;
-REVOKE ALL ON FUNCTION rotate.managed_role_audit() FROM PUBLIC;
-
-CREATE TRIGGER audit_log_append_only
-	BEFORE UPDATE OR DELETE ON rotate.audit_log
-	FOR EACH ROW EXECUTE FUNCTION rotate.audit_log_append_only();
-CREATE TRIGGER audit_log_no_truncate
-	BEFORE TRUNCATE ON rotate.audit_log
-	FOR EACH STATEMENT EXECUTE FUNCTION rotate.audit_log_append_only();
--- ALWAYS: session_replication_role = replica does not switch them off
-ALTER TABLE rotate.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
-ALTER TABLE rotate.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
-
-CREATE TRIGGER managed_role_audit
-	AFTER INSERT OR UPDATE OR DELETE ON rotate.managed_role
-	FOR EACH ROW EXECUTE FUNCTION rotate.managed_role_audit();
-CREATE TRIGGER managed_role_audit_truncate
-	AFTER TRUNCATE ON rotate.managed_role
-	FOR EACH STATEMENT EXECUTE FUNCTION rotate.managed_role_audit();
