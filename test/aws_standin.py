@@ -32,6 +32,9 @@ class StandIn:
 
         class H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in separate writes: without TCP_NODELAY
+            # the body waits ~40 ms for the client's delayed ACK
+            disable_nagle_algorithm = True
 
             def _serve(self):
                 n = int(self.headers.get("Content-Length") or 0)

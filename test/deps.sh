@@ -3,7 +3,7 @@
 # Skips what is present; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-BASE_PACKAGES=(gcc make pkg-config openssl zip unzip
+BASE_PACKAGES=(gcc make pkg-config openssl zip unzip time
 	postgresql postgresql-contrib libpq-dev libkrb5-dev
 	libcurl4-openssl-dev libssl-dev libjson-c-dev libcmocka-dev
 	python3-pytest python3-psycopg2 python3-boto3 python3-yaml awscli clang)
