@@ -483,7 +483,9 @@ pg_rotate_audit_log_append_only(PG_FUNCTION_ARGS)
  * pg_rotate_managed_role_audit
  *		AFTER INSERT/UPDATE/DELETE (row) and AFTER TRUNCATE (statement)
  *		trigger on rotate.managed_role: records role_added, role_changed
- *		and role_removed rows in the audit log, in the same transaction.
+ *		and role_removed rows in the audit log, in the same transaction,
+ *		and sets or clears the roles' cluster-wide mark (role_mark.c).
+ *		TRUNCATE sees no rows, so it leaves the marks.
  */
 Datum
 pg_rotate_managed_role_audit(PG_FUNCTION_ARGS)
@@ -523,6 +525,7 @@ pg_rotate_managed_role_audit(PG_FUNCTION_ARGS)
 		audit_event_init(&ev, "role_added",
 						 SPI_getvalue(trigdata->tg_trigtuple, tupdesc, fno_name));
 		ev.detail = audit_json_object(1, pairs);
+		role_mark_set(ev.target, true);
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
@@ -535,12 +538,18 @@ pg_rotate_managed_role_audit(PG_FUNCTION_ARGS)
 		audit_event_init(&ev, "role_changed",
 						 SPI_getvalue(trigdata->tg_newtuple, tupdesc, fno_name));
 		ev.detail = audit_json_object(2, pairs);
+		if (strcmp(pairs[1], ev.target) != 0)
+		{
+			role_mark_set(pairs[1], false);
+			role_mark_set(ev.target, true);
+		}
 	}
 	else
 	{
 		audit_event_init(&ev, "role_removed",
 						 SPI_getvalue(trigdata->tg_trigtuple, tupdesc, fno_name));
 		ev.detail = "{}";
+		role_mark_set(ev.target, false);
 	}
 	audit_append(&ev);
 	PG_RETURN_POINTER(NULL);

@@ -34,6 +34,7 @@ bool		pg_rotate_preloaded = false;
 bool		pg_rotate_redact_log = true;
 int			pg_rotate_min_iterations = PG_ROTATE_MIN_ITERATIONS;
 int			pg_rotate_writer_timeout = 10;
+bool		pg_rotate_managed_mark = false;
 
 void		_PG_init(void);
 
@@ -80,6 +81,20 @@ _PG_init(void)
 							PGC_SUSET,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
+
+	/*
+	 * Set per role by rotate.managed_role's trigger (see role_mark.c);
+	 * superuser-only, so a managed role cannot clear its own mark.
+	 */
+	DefineCustomBoolVariable(PG_ROTATE_MARK,
+							 "Marks a role whose password only rotate.set_password may change.",
+							 "Set for each role in rotate.managed_role; the self-change "
+							 "ban reads it in every database.",
+							 &pg_rotate_managed_mark,
+							 false,
+							 PGC_SUSET,
+							 GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_rotate");
 

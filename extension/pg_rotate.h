@@ -32,6 +32,7 @@ extern bool pg_rotate_preloaded;
 extern bool pg_rotate_redact_log;
 extern int	pg_rotate_min_iterations;
 extern int	pg_rotate_writer_timeout;
+extern bool pg_rotate_managed_mark;
 
 /*
  * The extension's objects in the current database.  ok is false when the
@@ -75,6 +76,13 @@ extern void audit_event_init(AuditEvent *ev, const char *event,
 							 const char *target);
 extern int64 audit_append(const AuditEvent *ev);
 extern char *audit_json_object(int npairs, const char *const *pairs);
+
+/* ----- role_mark.c ----- */
+
+#define PG_ROTATE_MARK "pg_rotate.managed"
+
+extern void role_mark_set(const char *role_name, bool managed);
+extern bool role_is_marked(Oid roleid);
 
 /* ----- audit_worker.c ----- */
 

@@ -6,13 +6,16 @@
  *
  * Installed only from shared_preload_libraries.  For every ALTER ROLE /
  * ALTER USER that carries a PASSWORD option (PASSWORD NULL included; psql's
- * \password sends ALTER USER ... PASSWORD too), in a database where
- * pg_rotate is installed and the target is listed in rotate.managed_role:
+ * \password sends ALTER USER ... PASSWORD too) whose target is managed:
+ * listed in this database's rotate.managed_role, or marked as managed for
+ * the cluster (role_mark.c: listed in some database's allow-list, so the
+ * ban also holds in databases without pg_rotate):
  *	- a superuser may do it; the change is recorded as "direct_change" in
- *	  the same transaction;
+ *	  the same transaction (with a WARNING instead where there is no audit
+ *	  log);
  *	- anyone else is refused: the role itself (SQLSTATE 42501, "cannot
  *	  change its own password") and CREATEROLE roles alike, with a "denied"
- *	  row that survives the rollback.
+ *	  row that survives the rollback where there is an audit log.
  * rotate.set_password calls AlterRole() directly and is not seen here.
  *
  * extension/self_change_hook.c
@@ -22,6 +25,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -51,28 +55,32 @@ sets_password(AlterRoleStmt *stmt)
 
 /*
  * managed_target
- *		If stmt changes the password of a managed role in a database where
- *		pg_rotate is installed, return the role's name; else NULL.
+ *		If stmt changes the password of a managed role, return the role's
+ *		name, and in *audited whether this database has pg_rotate's audit
+ *		log; else NULL.
  */
 static char *
-managed_target(AlterRoleStmt *stmt, Oid *roleid)
+managed_target(AlterRoleStmt *stmt, Oid *roleid, bool *audited)
 {
 	RotateObjects objs;
 	char	   *name;
 
 	if (!sets_password(stmt) || !IsTransactionState())
 		return NULL;
-	if (!OidIsValid(get_extension_oid(PG_ROTATE_EXTENSION, true)))
-		return NULL;
-	rotate_lookup_objects(&objs);
-	if (!objs.ok)
-		return NULL;
-
 	*roleid = get_rolespec_oid(stmt->role, true);
 	if (!OidIsValid(*roleid))
 		return NULL;			/* AlterRole reports it */
 	name = GetUserNameFromId(*roleid, false);
-	return policy_role_is_managed(name) ? name : NULL;
+
+	*audited = false;
+	if (OidIsValid(get_extension_oid(PG_ROTATE_EXTENSION, true)))
+	{
+		rotate_lookup_objects(&objs);
+		*audited = objs.ok;
+	}
+	if (*audited && policy_role_is_managed(name))
+		return name;
+	return role_is_marked(*roleid) ? name : NULL;
 }
 
 /*
@@ -86,15 +94,16 @@ pg_rotate_ProcessUtility(COMPAT_PU_ARGS_DECL)
 	Node	   *parsetree = pstmt->utilityStmt;
 	char	   *target = NULL;
 	Oid			roleid = InvalidOid;
-	bool		audit_direct = false;
+	bool		audited = false;
+	bool		direct = false;
 
 	if (IsA(parsetree, AlterRoleStmt))
-		target = managed_target((AlterRoleStmt *) parsetree, &roleid);
+		target = managed_target((AlterRoleStmt *) parsetree, &roleid, &audited);
 
 	if (target != NULL)
 	{
 		if (superuser())
-			audit_direct = true;
+			direct = true;
 		else
 		{
 			AuditEvent	ev;
@@ -121,7 +130,14 @@ pg_rotate_ProcessUtility(COMPAT_PU_ARGS_DECL)
 	else
 		standard_ProcessUtility(COMPAT_PU_ARGS);
 
-	if (audit_direct)
+	if (direct && !audited)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("password of managed role \"%s\" changed without an audit row", target),
+				 errdetail("Database \"%s\" has no pg_rotate audit log.",
+						   get_database_name(MyDatabaseId)),
+				 errhint("Change the passwords of managed roles with rotate.set_password(), or in a database where pg_rotate is installed.")));
+	else if (direct)
 	{
 		AuditEvent	ev;
 		const char *pairs[4];
