@@ -16,11 +16,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness.lambda_runtime import RuntimeAPI  # noqa: E402
 from harness.motoserver import MotoServer  # noqa: E402
 from harness.pgcluster import Cluster  # noqa: E402
+from harness.reliability import STEPS  # noqa: E402
 from harness.scenario import Scenario  # noqa: E402
 from harness.util import REPO, wait_until  # noqa: E402
 
 CLIENT = os.path.join(REPO, "client", "pg_rotate")
-STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
 ROTATIONS = 10
 
 

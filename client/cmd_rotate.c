@@ -149,7 +149,7 @@ rot_option(void *ctx, int id, const char *value, bool negated, pgr_error *err)
 			a->secrets_file = value;
 			return 0;
 		case R_PARALLEL:
-			if (pgr_cli_parse_long("--parallel", value, 1, MAX_PARALLEL, &n, err) < 0)
+			if (pgr_cli_parse_long("parallel", value, 1, MAX_PARALLEL, &n, err) < 0)
 				return -1;
 			a->parallel = n;
 			return 0;
@@ -173,7 +173,7 @@ rot_option(void *ctx, int id, const char *value, bool negated, pgr_error *err)
 			}
 			return 0;
 		case R_PASSWORD_LENGTH:
-			if (pgr_cli_parse_long("--password-length", value, 1, SECRET_MAX_PASSWORD_LEN,
+			if (pgr_cli_parse_long("password-length", value, 1, SECRET_MAX_PASSWORD_LEN,
 								   &n, err) < 0)
 				return -1;
 			r->length = (int) n;

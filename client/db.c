@@ -37,6 +37,7 @@
 
 #include "buf.h"
 #include "db.h"
+#include "clock.h"
 #include "log.h"
 #include "scram.h"
 
@@ -253,14 +254,6 @@ db_disconnect(PGconn *conn)
 		PQfinish(conn);
 }
 
-/* Milliseconds between two CLOCK_MONOTONIC readings. */
-static double
-elapsed_ms_between(const struct timespec *a, const struct timespec *b)
-{
-	return (double) (b->tv_sec - a->tv_sec) * 1000.0 +
-		(double) (b->tv_nsec - a->tv_nsec) / 1e6;
-}
-
 /*
  * Log in with the secret's credentials over the same path db_connect() uses
  * and run "SELECT 1". *elapsed_ms (may be NULL) gets the time from the start
@@ -270,13 +263,11 @@ int
 db_login_test(const pgr_secret *s, const db_options *opts, double *elapsed_ms,
 			  pgr_error *err)
 {
-	struct timespec t0;
-	struct timespec t1;
+	double		t0 = pgr_now_ms();
 	PGconn	   *conn = NULL;
 	PGresult   *res = NULL;
 	int			rc = -1;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (db_connect(s, opts, &conn, err) < 0)
 		goto cleanup;
 	res = PQexec(conn, "SELECT 1");
@@ -289,9 +280,8 @@ db_login_test(const pgr_secret *s, const db_options *opts, double *elapsed_ms,
 	rc = 0;
 
 cleanup:
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (elapsed_ms)
-		*elapsed_ms = elapsed_ms_between(&t0, &t1);
+		*elapsed_ms = pgr_now_ms() - t0;
 	PQclear(res);
 	db_disconnect(conn);
 	return rc;
@@ -804,11 +794,11 @@ db_log_event(PGconn *admin, const char *target_role, const char *event,
 
 /*
  * The --no-extension path: the admin itself runs ALTER ROLE role PASSWORD
- * 'verifier' (a SCRAM verifier, never plaintext). Normally this runs inside
- * a DO block reading the stash, so neither the statement nor its error
- * context reaches the log. If the admin may not create temporary tables it
- * sends the statement directly, with PQescapeIdentifier/PQescapeLiteral
- * quoting, and warns that log_statement = 'ddl' or 'all' would log it.
+ * 'verifier' (a SCRAM verifier, never plaintext), inside a DO block reading
+ * the stash, so neither the statement nor its error context reaches the
+ * log. An admin that may not create temporary tables is refused: the
+ * statement would have to carry the verifier as text, which the server
+ * logs with log_statement = 'ddl' and with any error.
  */
 int
 db_alter_role_password_direct(PGconn *admin, const char *role,
@@ -816,12 +806,7 @@ db_alter_role_password_direct(PGconn *admin, const char *role,
 {
 	char		what[PGR_ERRMSG_LEN];
 	bool		no_temp = false;
-	char	   *ident = NULL;
-	char	   *literal = NULL;
-	pgr_buf		sql;
-	int			rc = -1;
 
-	pgr_buf_init(&sql, 0);
 	if (!admin || check_role_name(role, err) < 0)
 		return -1;
 	if (!scram_verifier_is_valid(verifier))
@@ -832,44 +817,20 @@ db_alter_role_password_direct(PGconn *admin, const char *role,
 	}
 	snprintf(what, sizeof(what), "could not set the password of role \"%s\"", role);
 
-	if (stash_verifier(admin, role, verifier, &no_temp, err) == 0)
-	{
-		if (exec_command(admin, ALTER_ROLE_STASHED, what, err) < 0 ||
-			exec_command(admin, "COMMIT", what, err) < 0)
-			goto cleanup;
-		rc = 0;
-		goto cleanup;
-	}
-	if (!no_temp)
+	if (stash_verifier(admin, role, verifier, &no_temp, err) < 0)
 	{
 		pgr_error_prefix(err, "%s: ", what);
-		goto cleanup;
+		if (no_temp)
+			pgr_error_hint(err, "GRANT TEMPORARY ON DATABASE to the admin role: without a "
+						   "temporary table the verifier could only be sent as statement "
+						   "text, which the server may log.");
+		return -1;
 	}
-
-	pgr_log_warning("role \"%s\" cannot create temporary tables; sending ALTER ROLE "
-					"directly (the server logs it if log_statement is \"ddl\" or \"all\")",
-					role);
-	ident = PQescapeIdentifier(admin, role, strlen(role));
-	literal = PQescapeLiteral(admin, verifier, strlen(verifier));
-	if (!ident || !literal ||
-		!pgr_buf_printf(&sql, "ALTER ROLE %s PASSWORD %s", ident, literal))
+	if (exec_command(admin, ALTER_ROLE_STASHED, what, err) < 0 ||
+		exec_command(admin, "COMMIT", what, err) < 0)
 	{
-		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "%s: out of memory", what);
-		goto cleanup;
-	}
-	if (exec_command(admin, sql.data, what, err) < 0)
-		goto cleanup;
-	rc = 0;
-
-cleanup:
-	if (literal)
-	{
-		OPENSSL_cleanse(literal, strlen(literal));
-		PQfreemem(literal);
-	}
-	PQfreemem(ident);
-	pgr_buf_free(&sql);
-	if (rc < 0)
 		rollback_quietly(admin);
-	return rc;
+		return -1;
+	}
+	return 0;
 }

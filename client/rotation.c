@@ -76,12 +76,12 @@ typedef struct rot_ctx
 	pgr_secret *admin;
 	PGconn	   *admin_conn;
 	bool		fresh_token;	/* made here: no pending value exists yet */
-	char	   *start_arn;		/* rot_rotate: before the description */
-	char	   *start_version;	/* rot_rotate: AWSCURRENT when it started */
+	sm_secret_value start;		/* rot_rotate: AWSCURRENT when it started
+								 * (ARN, version; its value is in current) */
 	char	   *new_password;	/* made ahead of createSecret; secret */
 } rot_ctx;
 
-/* Where a move of AWSCURRENT left the label. */
+/* Where a move of a label left it (move_checked). */
 typedef enum move_outcome
 {
 	MOVE_DONE,					/* on the token */
@@ -201,8 +201,7 @@ ctx_free(rot_ctx *ctx)
 {
 	db_disconnect(ctx->admin_conn);
 	pgr_free_secret(ctx->new_password);
-	free(ctx->start_version);
-	free(ctx->start_arn);
+	sm_secret_value_free(&ctx->start);
 	secret_free(ctx->admin);
 	secret_free(ctx->pending);
 	secret_free(ctx->current);
@@ -244,11 +243,13 @@ describe(rot_ctx *ctx, const char *secret_id, pgr_error *err)
 /*
  * Fetch one version of a secret and parse it as a PostgreSQL secret.
  * Exactly one of version_id and stage may be NULL. "what" names the secret
- * in messages ("current", "pending", "admin").
+ * in messages ("current", "pending", "admin"). keep (may be NULL) receives
+ * the rest of the response (ARN, version id), its SecretString wiped.
  */
 static int
 fetch_secret(rot_ctx *ctx, const char *secret_id, const char *version_id,
-			 const char *stage, const char *what, pgr_secret **out, pgr_error *err)
+			 const char *stage, const char *what, pgr_secret **out,
+			 sm_secret_value *keep, pgr_error *err)
 {
 	sm_secret_value value = {0};
 	int			rc;
@@ -256,7 +257,7 @@ fetch_secret(rot_ctx *ctx, const char *secret_id, const char *version_id,
 	ctx->res->sm_calls++;
 	if (sm_get_secret_value(ctx->sm, secret_id, version_id, stage, &value, NULL, err) < 0)
 		return -1;
-	if (!value.secret_string)
+	if (!value.secret_string || (keep && !value.arn))
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
 					  "the %s version of secret \"%s\" holds no SecretString", what, secret_id);
@@ -266,6 +267,13 @@ fetch_secret(rot_ctx *ctx, const char *secret_id, const char *version_id,
 	rc = secret_parse(value.secret_string, out, err);
 	if (rc < 0)
 		pgr_error_prefix(err, "the %s version of secret \"%s\": ", what, secret_id);
+	if (rc == 0 && keep)
+	{
+		pgr_free_secret(value.secret_string);
+		value.secret_string = NULL;
+		*keep = value;
+		return 0;
+	}
 	sm_secret_value_free(&value);
 	return rc;
 }
@@ -306,63 +314,62 @@ where_is(rot_ctx *ctx, const char *stage, char **where)
 }
 
 /*
- * Move AWSCURRENT from the old version to the token. On an error, find out
- * whether the label moved anyway (the answer to an applied request may be
- * lost; the retry then fails, as the label is no longer on the old
- * version). err is cleared when it did.
+ * move_stage(), and when it fails, where the label is now: the answer to an
+ * applied request may be lost, and its retry then fails because the label
+ * is no longer on "from". Done means the label is on "to" (or, with to
+ * NULL, off "from"); err is cleared then.
  */
 static move_outcome
-move_current(rot_ctx *ctx, pgr_error *err)
+move_checked(rot_ctx *ctx, const char *stage, const char *to, const char *from,
+			 pgr_error *err)
 {
 	char	   *where = NULL;
 	move_outcome outcome = MOVE_UNKNOWN;
 
-	if (PGR_TEST_POINT("before_move_current"))
-	{
-		pgr_error_set(err, PGR_ERR_AWS, NULL, "injected failure before moving AWSCURRENT");
-		return MOVE_NOT_DONE;
-	}
-	if (move_stage(ctx, STAGE_CURRENT, ctx->token, ctx->current_version, err) == 0)
-	{
-		(void) PGR_TEST_POINT("after_move_current");
+	if (move_stage(ctx, stage, to, from, err) == 0)
 		return MOVE_DONE;
-	}
-	if (where_is(ctx, STAGE_CURRENT, &where) == 0 && where)
+	if (where_is(ctx, stage, &where) == 0)
 	{
-		if (strcmp(where, ctx->token) == 0)
+		bool		on_from = where && strcmp(where, from) == 0;
+
+		if (to ? (where && strcmp(where, to) == 0) : !on_from)
 		{
 			pgr_error_clear(err);
 			outcome = MOVE_DONE;
 		}
-		else if (strcmp(where, ctx->current_version) == 0)
+		else if (on_from)
 			outcome = MOVE_NOT_DONE;
 	}
 	free(where);
 	return outcome;
 }
 
-/*
- * Take AWSPENDING off the token, as finishSecret does. Succeeds when the
- * label is already gone (a retried request whose first attempt was applied).
- */
+/* Move AWSCURRENT from the old version to the token. */
+static move_outcome
+move_current(rot_ctx *ctx, pgr_error *err)
+{
+	move_outcome outcome;
+
+	if (PGR_TEST_POINT("before_move_current"))
+	{
+		pgr_error_set(err, PGR_ERR_AWS, NULL, "injected failure before moving AWSCURRENT");
+		return MOVE_NOT_DONE;
+	}
+	outcome = move_checked(ctx, STAGE_CURRENT, ctx->token, ctx->current_version, err);
+	if (outcome == MOVE_DONE)
+		(void) PGR_TEST_POINT("after_move_current");
+	return outcome;
+}
+
+/* Take AWSPENDING off the token, as finishSecret does. */
 static int
 remove_pending(rot_ctx *ctx, pgr_error *err)
 {
-	char	   *where = NULL;
-	int			rc;
-
 	(void) PGR_TEST_POINT("before_remove_pending");
-	rc = move_stage(ctx, STAGE_PENDING, NULL, ctx->token, err);
-	if (rc < 0 && where_is(ctx, STAGE_PENDING, &where) == 0 &&
-		(!where || strcmp(where, ctx->token) != 0))
-	{
-		pgr_error_clear(err);
-		rc = 0;
-	}
-	free(where);
-	if (rc == 0)
-		(void) PGR_TEST_POINT("after_remove_pending");
-	return rc;
+	if (move_checked(ctx, STAGE_PENDING, NULL, ctx->token, err) != MOVE_DONE)
+		return -1;
+	(void) PGR_TEST_POINT("after_remove_pending");
+	return 0;
 }
 
 /* ----- the pieces of the steps ------------------------------------------ */
@@ -410,7 +417,7 @@ load_current(rot_ctx *ctx, pgr_error *err)
 {
 	if (ctx->current)
 		return 0;
-	if (fetch_secret(ctx, ctx->arn, NULL, STAGE_CURRENT, "current", &ctx->current, err) < 0)
+	if (fetch_secret(ctx, ctx->arn, NULL, STAGE_CURRENT, "current", &ctx->current, NULL, err) < 0)
 		return -1;
 	(void) PGR_TEST_POINT("after_get_current");
 	return 0;
@@ -428,8 +435,8 @@ load_pending(rot_ctx *ctx, bool *missing, pgr_error *err)
 		*missing = true;
 		return 0;
 	}
-	if (fetch_secret(ctx, ctx->arn, ctx->token, STAGE_PENDING, "pending",
-					 &ctx->pending, err) == 0)
+	if (fetch_secret(ctx, ctx->arn, ctx->token, STAGE_PENDING, "pending", &ctx->pending, NULL,
+					 err) == 0)
 	{
 		(void) PGR_TEST_POINT("after_get_pending");
 		if (!secret_same_target(ctx->current, ctx->pending))
@@ -572,7 +579,7 @@ load_admin(rot_ctx *ctx, pgr_error *err)
 		pgr_error_hint(err, "Add a \"masterarn\" key to the secret, or pass --admin-secret-id.");
 		return -1;
 	}
-	if (fetch_secret(ctx, admin_id, NULL, STAGE_CURRENT, "current", &ctx->admin, err) < 0)
+	if (fetch_secret(ctx, admin_id, NULL, STAGE_CURRENT, "current", &ctx->admin, NULL, err) < 0)
 	{
 		pgr_error_prefix(err, "admin secret: ");
 		return -1;
@@ -622,12 +629,12 @@ open_admin(rot_ctx *ctx, pgr_error *err)
 		return -1;
 	}
 	if (db_lock_role(ctx->admin_conn, secret_username(ctx->current), err) < 0)
-		return -1;
+		goto refused;
 	(void) PGR_TEST_POINT("after_lock");
 	if (ctx->opts->no_extension)
 		return 0;
 	if (db_has_extension(ctx->admin_conn, &has_extension, err) < 0)
-		return -1;
+		goto refused;
 	if (!has_extension)
 	{
 		pgr_error_set(err, PGR_ERR_DATABASE, "55000",
@@ -636,9 +643,15 @@ open_admin(rot_ctx *ctx, pgr_error *err)
 		pgr_error_hint(err, "Run CREATE EXTENSION pg_rotate in that database as a superuser "
 					   "(see README.md), or pass --no-extension to let the admin role run "
 					   "ALTER ROLE itself.");
-		return -1;
+		goto refused;
 	}
 	return 0;
+
+refused:
+	/* not kept: a later connect_admin() must not take it for a ready one */
+	db_disconnect(ctx->admin_conn);
+	ctx->admin_conn = NULL;
+	return -1;
 }
 
 static int
@@ -658,7 +671,6 @@ set_password_from(rot_ctx *ctx, const pgr_secret *s, const char *version_id,
 				  bool leave_open, pgr_error *err)
 {
 	char	   *verifier = NULL;
-	long long	audit_id;
 	int			rc;
 
 	if (db_scram_verifier(NULL, secret_username(s), secret_password(s), &verifier, err) < 0)
@@ -672,24 +684,33 @@ set_password_from(rot_ctx *ctx, const pgr_secret *s, const char *version_id,
 		rc = db_alter_role_password_direct(ctx->admin_conn, secret_username(s), verifier, err);
 	else if (leave_open)
 		rc = db_set_password_prepare(ctx->admin_conn, secret_username(s), verifier, ctx->arn,
-									 version_id, &audit_id, err);
+									 version_id, NULL, err);
 	else
 		rc = db_set_password(ctx->admin_conn, secret_username(s), verifier, ctx->arn,
-							 version_id, &audit_id, err);
+							 version_id, NULL, err);
 	pgr_free_secret(verifier);
 	if (rc == 0 && !leave_open)
 		(void) PGR_TEST_POINT("after_set_password");
 	return rc;
 }
 
-/* Record a later step in the audit log; a failure here is only a warning. */
+/*
+ * Record a later step in the audit log, connecting as the admin if this
+ * process has not yet; a failure here is only a warning.
+ */
 static void
 log_event(rot_ctx *ctx, const char *event, const char *detail_json)
 {
 	pgr_error	err = {0};
 
-	if (ctx->opts->no_extension || !ctx->admin_conn)
+	if (ctx->opts->no_extension)
 		return;
+	if (connect_admin(ctx, &err) < 0)
+	{
+		pgr_log_warning("could not record \"%s\" in rotate.audit_log for secret \"%s\": %s",
+						event, ctx->arn, err.message);
+		return;
+	}
 	(void) PGR_TEST_POINT("before_log_event");
 	if (db_log_event(ctx->admin_conn, secret_username(ctx->current), event, ctx->arn,
 					 ctx->token, detail_json, NULL, &err) < 0)
@@ -810,14 +831,7 @@ step_test(rot_ctx *ctx, pgr_error *err)
 		pgr_error_prefix(err, "the pending password does not log in: ");
 		return -1;
 	}
-	if (connect_admin(ctx, err) == 0)
-		log_event(ctx, "tested", "{}");
-	else
-	{
-		pgr_log_warning("could not record \"tested\" for secret \"%s\": %s", ctx->arn,
-						err->message);
-		pgr_error_clear(err);
-	}
+	log_event(ctx, "tested", "{}");
 	return 0;
 }
 
@@ -843,9 +857,7 @@ step_finish(rot_ctx *ctx, pgr_error *err)
 		return -1;
 	if (remove_pending(ctx, err) < 0)
 		return -1;
-	if (load_current(ctx, err) == 0 && connect_admin(ctx, err) == 0)
-		log_finished(ctx, "step");
-	pgr_error_clear(err);
+	log_finished(ctx, "step");
 	return 0;
 }
 
@@ -1029,20 +1041,11 @@ roll_back(rot_ctx *ctx, bool current_moved, const pgr_error *why)
 	}
 	(void) PGR_TEST_POINT("rollback_before_move_back");
 	if (current_moved &&
-		move_stage(ctx, STAGE_CURRENT, ctx->current_version, ctx->token, &err) < 0)
+		move_checked(ctx, STAGE_CURRENT, ctx->current_version, ctx->token, &err) != MOVE_DONE)
 	{
-		char	   *where = NULL;
-		bool		back = where_is(ctx, STAGE_CURRENT, &where) == 0 && where &&
-			strcmp(where, ctx->current_version) == 0;
-
-		free(where);
-		if (!back)
-		{
-			pgr_log_error("could not move AWSCURRENT of secret \"%s\" back: %s", ctx->arn,
-						  err.message);
-			return;
-		}
-		pgr_error_clear(&err);
+		pgr_log_error("could not move AWSCURRENT of secret \"%s\" back: %s", ctx->arn,
+					  err.message);
+		return;
 	}
 	(void) PGR_TEST_POINT("rollback_before_restore");
 	if (set_password_from(ctx, ctx->current, ctx->current_version, false, &err) < 0)
@@ -1070,39 +1073,14 @@ roll_back(rot_ctx *ctx, bool current_moved, const pgr_error *why)
 static int
 load_start(rot_ctx *ctx, const char *secret_id, pgr_error *err)
 {
-	sm_secret_value value = {0};
-	int			rc = -1;
-
-	ctx->res->sm_calls++;
-	if (sm_get_secret_value(ctx->sm, secret_id, NULL, STAGE_CURRENT, &value, NULL, err) < 0)
+	if (fetch_secret(ctx, secret_id, NULL, STAGE_CURRENT, "current", &ctx->current,
+					 &ctx->start, err) < 0)
 		return -1;
-	if (!value.secret_string || !value.arn || !value.version_id)
-	{
-		pgr_error_set(err, PGR_ERR_INPUT, NULL,
-					  "the current version of secret \"%s\" holds no SecretString", secret_id);
-		goto cleanup;
-	}
-	if (secret_parse(value.secret_string, &ctx->current, err) < 0)
-	{
-		pgr_error_prefix(err, "the current version of secret \"%s\": ", secret_id);
-		goto cleanup;
-	}
-	ctx->start_arn = strdup(value.arn);
-	ctx->start_version = strdup(value.version_id);
-	if (!ctx->start_arn || !ctx->start_version)
-	{
-		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory");
-		goto cleanup;
-	}
-	ctx->arn = ctx->start_arn;
-	ctx->current_version = ctx->start_version;
+	ctx->arn = ctx->start.arn;
+	ctx->current_version = ctx->start.version_id;
 	snprintf(ctx->res->secret_id, sizeof(ctx->res->secret_id), "%s", ctx->arn);
 	(void) PGR_TEST_POINT("after_get_current");
-	rc = 0;
-
-cleanup:
-	sm_secret_value_free(&value);
-	return rc;
+	return 0;
 }
 
 /*
@@ -1155,7 +1133,7 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 	/* Under the lock: the state as it is now decides what to do. */
 	if (describe(&ctx, ctx.arn, err) < 0)
 		goto failed_in_step;
-	if (strcmp(ctx.current_version, ctx.start_version) != 0)
+	if (strcmp(ctx.current_version, ctx.start.version_id) != 0)
 	{
 		/*
 		 * Another process rotated the secret since it was read here (it

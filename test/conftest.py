@@ -41,7 +41,7 @@ def pg():
 @pytest.fixture(autouse=True)
 def _server_log_on_failure(request):
     """After a failed test that used the cluster, show the server log lines
-    it produced (they never hold secrets; tests prove that)."""
+    it produced, redacted: the failure may be a leak check's."""
     if "pg" not in request.fixturenames:
         yield
         return
@@ -51,7 +51,7 @@ def _server_log_on_failure(request):
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed:
         sys.stderr.write("\n--- server log during the test ---\n")
-        sys.stderr.write(cluster.log_since(mark)[-8000:])
+        sys.stderr.write(util.redact(cluster.log_since(mark))[-8000:])
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
@@ -130,3 +130,11 @@ def bare_pg():
         yield cluster
     finally:
         cluster.stop()
+
+
+def pytest_assertrepr_compare(op, left, right):
+    """A failed comparison with a password explains itself without it
+    (pytest's own explanation diffs the two strings' contents)."""
+    if isinstance(left, util.Secret) or isinstance(right, util.Secret):
+        return [f"<secret> {op} <secret>: values hidden"]
+    return None

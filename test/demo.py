@@ -11,7 +11,6 @@ printed: only fingerprints of them.
 import hashlib
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

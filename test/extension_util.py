@@ -8,6 +8,8 @@ import hmac
 import os
 import uuid
 
+from harness.util import Secret
+
 
 def scram_parts(password, salt=None, iterations=4096):
     """(verifier, salt_b64, stored_key_b64, server_key_b64) for password."""
@@ -26,7 +28,7 @@ def scram_verifier(password, salt=None, iterations=4096):
 
 
 def random_password():
-    return "pw-" + base64.urlsafe_b64encode(os.urandom(18)).decode()
+    return Secret("pw-" + base64.urlsafe_b64encode(os.urandom(18)).decode())
 
 
 class Roles:

@@ -2,14 +2,10 @@
 each source against a loopback stand-in (IMDS, container endpoint) or moto
 (STS web identity), verified through a real Secrets Manager call to moto."""
 
-import json
 import os
-import stat
 import subprocess
 import sys
 import uuid
-
-import pytest
 
 from aws_standin import StandIn
 

@@ -12,27 +12,15 @@ import pytest
 
 from harness.lambda_runtime import RuntimeAPI
 from harness.leakscan import assert_no_leaks
+from harness.reliability import STEPS, LambdaProcess
 from harness.scenario import Scenario
 from harness.util import REPO
 
-STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
-
-
-class LambdaProcess:
-    """pg_rotate lambda, started as "bootstrap" would be, on a RuntimeAPI."""
-
-    def __init__(self, client_bin, scenario, api, **env):
-        self.env = scenario.env(AWS_LAMBDA_RUNTIME_API=api.address, **env)
-        self.proc = subprocess.Popen([client_bin, "lambda"], env=self.env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
-
-    def stop(self):
-        """Stop it; returns (stdout lines parsed as JSON, stderr)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        out, err = self.proc.communicate(timeout=30)
-        return [json.loads(line) for line in out.splitlines() if line.strip()], err
+def stop_and_read_logs(fn):
+    """Stop fn; returns (its stdout, every line of which must be JSON, parsed;
+    its stderr)."""
+    out, err = fn.stop()
+    return [json.loads(line) for line in out.splitlines() if line.strip()], err
 
 
 @pytest.fixture
@@ -61,7 +49,7 @@ def test_four_events_rotate_and_redelivery_is_idempotent(scenario, client_bin, a
         # Secrets Manager retries: every event delivered a second time
         again = run_events(api, [event(scenario, s, token) for s in STEPS])
     finally:
-        logs, stderr = fn.stop()
+        logs, stderr = stop_and_read_logs(fn)
     for kind, body, _ in first + again:
         assert kind == "response", body
     assert scenario.version_with("AWSCURRENT") == token
@@ -99,7 +87,7 @@ def test_without_lag_collapsing_the_steps_run_in_order(scenario, client_bin, api
                 # the password changed, AWSCURRENT not yet: the scheduler's lag
                 assert scenario.version_with("AWSCURRENT") != token
     finally:
-        logs, _ = fn.stop()
+        logs, _ = stop_and_read_logs(fn)
     assert [k for k, _, _ in results] == ["response"] * 4
     assert scenario.version_with("AWSCURRENT") == token
     assert not any("AWSPENDING" in s for s in scenario.stages().values())
@@ -115,7 +103,7 @@ def test_bad_event_gets_an_error_and_the_loop_goes_on(scenario, client_bin, api)
         not_json = api.wait_result(api.invoke(["not", "an", "object"]))
         ok = api.wait_result(api.invoke(event(scenario, "createSecret", token)))
     finally:
-        logs, _ = fn.stop()
+        logs, _ = stop_and_read_logs(fn)
     kind, body, headers = missing
     assert kind == "error"
     assert body["errorType"] == "ResourceNotFoundException"

@@ -9,7 +9,6 @@ secret disagreeing, and a re-run without the fault must converge.
 """
 
 import collections
-import json
 import os
 import subprocess
 

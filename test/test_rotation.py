@@ -9,9 +9,8 @@ import pytest
 
 from harness.fleet import Fleet
 from harness.leakscan import assert_no_leaks, process_cmdlines
+from harness.reliability import STEPS
 from harness.scenario import Scenario
-
-STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
 
 
 def rotate_json(scenario, client_bin, *extra):

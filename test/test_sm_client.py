@@ -15,6 +15,7 @@ import uuid
 
 import pytest
 
+from harness.leakscan import assert_no_leaks
 from aws_standin import StandIn, sm_error, sm_ok
 
 ALL_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
@@ -145,8 +146,8 @@ def test_session_token_is_signed_and_accepted(moto_clean, secret, client_bin):
     # the verbose log names the headers but never the token or the keys
     assert "X-Amz-Security-Token: [redacted]" in proc.stderr
     assert "Authorization: [redacted]" in proc.stderr
-    for secret_text in (creds["SessionToken"], creds["SecretAccessKey"], "s3cr3t"):
-        assert secret_text not in proc.stderr
+    assert_no_leaks([creds["SessionToken"], creds["SecretAccessKey"], "s3cr3t"],
+                    {"stderr": proc.stderr})
 
 
 def test_client_writes_and_aws_cli_reads_back_identically(moto_clean, secret, client_bin,

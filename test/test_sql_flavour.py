@@ -6,7 +6,6 @@ preload the C library (see sql_flavour.py for why)."""
 import io
 import json
 import os
-import subprocess
 
 import psycopg2
 import pytest

@@ -11,6 +11,8 @@ import secrets
 import subprocess
 import uuid
 
+from harness import util
+
 # What the client needs in Secrets Manager (the shipped policy's actions).
 SM_POLICY = {
     "Version": "2012-10-17",
@@ -28,7 +30,7 @@ ADMIN_POLICY = {
 
 
 def new_password():
-    return secrets.token_urlsafe(24)
+    return util.Secret(secrets.token_urlsafe(24))
 
 
 def quiet_session(cur):
@@ -153,7 +155,7 @@ class Scenario:
                                                    **kwargs)["SecretString"])
 
     def password(self, stage="AWSCURRENT"):
-        return self.value(stage)["password"]
+        return util.Secret(self.value(stage)["password"])
 
     def can_login(self, password, user=None):
         import psycopg2

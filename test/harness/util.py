@@ -2,6 +2,7 @@
 
 import os
 import pwd
+import re
 import socket
 import subprocess
 import time
@@ -9,19 +10,35 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+class Secret(str):
+    """A password the tests made or read back. It works as the str it is,
+    but its repr, which pytest prints for a failed assertion, hides it (see
+    pytest_assertrepr_compare in conftest.py for comparisons). Every value
+    is remembered in `made`, so text shown on a failure can be redacted."""
+
+    made = set()
+
+    def __new__(cls, value):
+        cls.made.add(str(value))
+        return super().__new__(cls, value)
+
+    def __repr__(self):
+        return "<secret>"
+
+
+def redact(text):
+    """text without SCRAM verifiers or any Secret the tests made."""
+    text = re.sub(r"SCRAM-SHA-256\$[^\s']+", "SCRAM-SHA-256$<hidden>", text)
+    for value in Secret.made:
+        text = text.replace(value, "<secret>")
+    return text
+
+
 def free_port():
     """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def port_open(port, host="127.0.0.1"):
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
@@ -39,11 +56,6 @@ def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
 
 def running_as_root():
     return os.geteuid() == 0
-
-
-def server_user():
-    """The OS user that runs servers: postgres when we are root, else us."""
-    return "postgres" if running_as_root() else pwd.getpwuid(os.geteuid()).pw_name
 
 
 def as_server_user(argv):

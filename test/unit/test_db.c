@@ -607,7 +607,8 @@ test_set_password_refusals(void **state)
 /*
  * Without TEMP privilege the verifier cannot travel by COPY: refused with a
  * hint while bind parameters would be logged, accepted once a superuser
- * set log_parameter_max_length = 0 for the admin role.
+ * set log_parameter_max_length = 0 for the admin role. The --no-extension
+ * path, which has no bind parameters, is always refused.
  */
 static void
 test_set_password_without_temp(void **state)
@@ -629,6 +630,11 @@ test_set_password_without_temp(void **state)
 	assert_int_equal(db_set_password(admin, APP_ROLE, v, NULL, NULL, &id, &err), -1);
 	assert_string_equal(err.code, "42501");
 	assert_non_null(strstr(err.hint, "log_parameter_max_length"));
+	assert_int_equal(PQtransactionStatus(admin), PQTRANS_IDLE);
+	/* --no-extension has no bind-parameter way at all: refused too */
+	assert_int_equal(db_alter_role_password_direct(admin, APP_ROLE, v, &err), -1);
+	assert_string_equal(err.code, "42501");
+	assert_non_null(strstr(err.hint, "GRANT TEMPORARY"));
 	assert_int_equal(PQtransactionStatus(admin), PQTRANS_IDLE);
 	db_disconnect(admin);
 
