@@ -104,11 +104,8 @@ client_addr_text(void)
 
 	if (port == NULL)
 		return NULL;
-	if (port->raddr.addr.ss_family != AF_INET
-#ifdef HAVE_IPV6
-		&& port->raddr.addr.ss_family != AF_INET6
-#endif
-		)
+	if (port->raddr.addr.ss_family != AF_INET &&
+		port->raddr.addr.ss_family != AF_INET6)
 		return NULL;
 
 	host[0] = '\0';
@@ -209,7 +206,6 @@ canon_timestamp(TimestampTz ts)
 static char *
 audit_row_hash(const char *const fields[11])
 {
-	static const char hexdig[] = "0123456789abcdef";
 	StringInfoData buf;
 	char	   *utf8;
 	bytea	   *input;
@@ -231,15 +227,8 @@ audit_row_hash(const char *const fields[11])
 
 	digest = DatumGetByteaPP(DirectFunctionCall1(sha256_bytea,
 												 PointerGetDatum(input)));
-	hex = palloc(2 * VARSIZE_ANY_EXHDR(digest) + 1);
-	for (i = 0; i < VARSIZE_ANY_EXHDR(digest); i++)
-	{
-		unsigned char c = ((unsigned char *) VARDATA_ANY(digest))[i];
-
-		hex[2 * i] = hexdig[c >> 4];
-		hex[2 * i + 1] = hexdig[c & 0x0f];
-	}
-	hex[2 * i] = '\0';
+	hex = palloc0(2 * VARSIZE_ANY_EXHDR(digest) + 1);
+	hex_encode(VARDATA_ANY(digest), VARSIZE_ANY_EXHDR(digest), hex);
 	return hex;
 }
 

@@ -34,7 +34,7 @@ bool		pg_rotate_preloaded = false;
 bool		pg_rotate_redact_log = true;
 int			pg_rotate_min_iterations = PG_ROTATE_MIN_ITERATIONS;
 int			pg_rotate_writer_timeout = 10;
-bool		pg_rotate_managed_mark = false;
+static bool pg_rotate_managed_mark = false;	/* GUC storage; read via role_mark.c */
 
 void		_PG_init(void);
 

@@ -32,7 +32,6 @@ extern bool pg_rotate_preloaded;
 extern bool pg_rotate_redact_log;
 extern int	pg_rotate_min_iterations;
 extern int	pg_rotate_writer_timeout;
-extern bool pg_rotate_managed_mark;
 
 /*
  * The extension's objects in the current database.  ok is false when the

@@ -305,8 +305,14 @@ policy_deny(const char *function, const AuditEvent *ev,
 		where = psprintf("The refusal could not be recorded in rotate.audit_log: %s",
 						 why_not);
 
+	/*
+	 * errhidestmt: the refused statement may hold a plaintext password
+	 * (ALTER ROLE ... PASSWORD 'x', set_password(role, 'x')), which the log
+	 * hook does not recognize; log_min_error_statement would log it.
+	 */
 	ereport(ERROR,
 			(errcode(d->sqlerrcode),
+			 errhidestmt(true),
 			 errmsg_internal("%s", d->message),
 			 d->detail ? errdetail_internal("%s", d->detail) : 0,
 			 errdetail_log("%s%s%s", d->detail ? d->detail : "",

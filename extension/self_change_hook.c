@@ -133,6 +133,7 @@ pg_rotate_ProcessUtility(COMPAT_PU_ARGS_DECL)
 	if (direct && !audited)
 		ereport(WARNING,
 				(errcode(ERRCODE_WARNING),
+				 errhidestmt(true),	/* it may hold a plaintext password */
 				 errmsg("password of managed role \"%s\" changed without an audit row", target),
 				 errdetail("Database \"%s\" has no pg_rotate audit log.",
 						   get_database_name(MyDatabaseId)),

@@ -61,3 +61,31 @@ def test_server_log_never_holds_a_password_or_verifier(pg, fresh_db):
         assert leakscan.find_leaks([verifier], {"server log": pg.log_since(control)})
     finally:
         roles.drop(fresh_db)
+
+
+def test_refused_statement_with_a_plaintext_password_is_not_logged(pg, fresh_db):
+    """A refusal is an ERROR, and log_min_error_statement (default: error)
+    would log the statement with it: a managed role's own ALTER ROLE ...
+    PASSWORD 'plaintext', or set_password given a plaintext password. The
+    extension hides the statement, so even with log_statement off nothing
+    of those passwords reaches the log."""
+    roles = Roles(pg, fresh_db, targets=1)
+    target = roles.targets[0]
+    own, given = random_password(), random_password()
+    quiet = "SET log_statement = 'none'; SET log_min_duration_statement = -1;"
+    mark = pg.log_mark()
+    try:
+        refused = [
+            pg.psql(f"{quiet} SET SESSION AUTHORIZATION {target};"
+                    f"ALTER ROLE {target} PASSWORD '{own}';", dbname=fresh_db, check=False),
+            pg.psql(f"{quiet} SET SESSION AUTHORIZATION {roles.rotator};"
+                    f"SELECT rotate.set_password('{target}', '{given}');",
+                    dbname=fresh_db, check=False),
+        ]
+        assert all(proc.returncode != 0 for proc in refused)
+        log = pg.log_since(mark)
+        assert "cannot change its own password" in log
+        assert "invalid password verifier" in log
+        leakscan.assert_no_leaks([own, given], {"server log": log})
+    finally:
+        roles.drop(fresh_db)
