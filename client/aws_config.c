@@ -148,9 +148,10 @@ aws_ini_parse(const char *text, size_t len, aws_ini **out, pgr_error *err)
 		t = trim_dup(line, llen);
 		if (!t)
 			goto oom;
+		/* every line is wiped: a comment may hold a commented-out key */
 		if (t[0] == '\0' || t[0] == '#' || t[0] == ';')
 		{
-			free(t);
+			pgr_free_secret(t);
 			continue;
 		}
 		if (t[0] == '[' && !indented)
@@ -159,7 +160,7 @@ aws_ini_parse(const char *text, size_t len, aws_ini **out, pgr_error *err)
 
 			if (t[tl - 1] != ']')
 			{
-				free(t);
+				pgr_free_secret(t);
 				pgr_error_set(err, PGR_ERR_INPUT, NULL,
 							  "malformed section header on line %d", lineno);
 				goto fail;
@@ -168,7 +169,7 @@ aws_ini_parse(const char *text, size_t len, aws_ini **out, pgr_error *err)
 			section = trim_dup(t + 1, tl - 2);
 			free(parent);
 			parent = NULL;
-			free(t);
+			pgr_free_secret(t);
 			if (!section)
 				goto oom;
 			continue;
@@ -181,8 +182,7 @@ aws_ini_parse(const char *text, size_t len, aws_ini **out, pgr_error *err)
 
 			if (!eq || !section)
 			{
-				pgr_wipe(t, strlen(t));
-				free(t);
+				pgr_free_secret(t);
 				pgr_error_set(err, PGR_ERR_INPUT, NULL, section ?
 							  "line %d is not \"key = value\"" :
 							  "line %d comes before any [section]", lineno);
@@ -767,7 +767,8 @@ set_credentials(aws_credentials *out, const char *akid, const char *secret,
  */
 static int
 credentials_from_json(const char *body, size_t len, const char *token_key,
-					  const char *source, aws_credentials *out, pgr_error *err)
+					  bool version_1, const char *source, aws_credentials *out,
+					  pgr_error *err)
 {
 	json_tokener *tok = json_tokener_new();
 	json_object *doc = NULL;
@@ -799,6 +800,15 @@ credentials_from_json(const char *body, size_t len, const char *token_key,
 					  source);
 		goto done;
 	}
+	/* credential_process output must say "Version": 1 */
+	if (version_1 && (!json_object_object_get_ex(doc, "Version", &exp) ||
+					  json_object_get_int(exp) != 1))
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "%s did not print a JSON object with \"Version\": 1", source);
+		goto done;
+	}
+	exp = NULL;
 	if (!json_object_object_get_ex(doc, "AccessKeyId", &akid) ||
 		!json_object_is_type(akid, json_type_string) ||
 		!json_object_object_get_ex(doc, "SecretAccessKey", &secret) ||
@@ -923,7 +933,6 @@ credentials_from_process(const char *command, const char *profile,
 	int			status = 0;
 	int			rc = -1;
 	char		source[64];
-	json_object *doc = NULL;
 
 	pgr_buf_init(&output, MAX_PROCESS_OUTPUT);
 	snprintf(source, sizeof(source), "credential_process of profile %s", profile);
@@ -978,31 +987,9 @@ credentials_from_process(const char *command, const char *profile,
 					  profile, MAX_PROCESS_OUTPUT);
 		goto done;
 	}
-	doc = output.data ? json_tokener_parse(output.data) : NULL;
-	{
-		json_object *ver;
-
-		if (!doc || !json_object_object_get_ex(doc, "Version", &ver) ||
-			json_object_get_int(ver) != 1)
-		{
-			pgr_error_set(err, PGR_ERR_INPUT, NULL,
-						  "credential_process of profile \"%s\" did not print a JSON object with \"Version\": 1",
-						  profile);
-			goto done;
-		}
-	}
-	rc = credentials_from_json(output.data, output.len, "SessionToken", source, out, err);
+	rc = credentials_from_json(output.data ? output.data : "", output.len, "SessionToken", true,
+							   source, out, err);
 done:
-	if (doc)
-	{
-		json_object *s;
-
-		if (json_object_object_get_ex(doc, "SecretAccessKey", &s))
-			pgr_wipe((char *) json_object_get_string(s), (size_t) json_object_get_string_len(s));
-		if (json_object_object_get_ex(doc, "SessionToken", &s))
-			pgr_wipe((char *) json_object_get_string(s), (size_t) json_object_get_string_len(s));
-		json_object_put(doc);
-	}
 	pgr_buf_free(&output);
 	if (argv)
 	{
@@ -1154,7 +1141,7 @@ credentials_from_container(const aws_config *cfg, http_client *http,
 		pgr_error_hint(err, "Check the task's or pod's IAM role and the authorization token.");
 		goto done;
 	}
-	rc = credentials_from_json(resp.body, resp.bodylen, "Token", "container credentials",
+	rc = credentials_from_json(resp.body, resp.bodylen, "Token", false, "container credentials",
 							   out, err);
 done:
 	http_response_free(&resp);
@@ -1281,7 +1268,7 @@ credentials_from_imds(const aws_config *cfg, http_client *http,
 					  resp.status, role);
 		goto done;
 	}
-	rc = credentials_from_json(resp.body, resp.bodylen, "Token",
+	rc = credentials_from_json(resp.body, resp.bodylen, "Token", false,
 							   "EC2 instance metadata", out, err) == 0 ? 1 : -1;
 done:
 	http_response_free(&resp);

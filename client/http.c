@@ -256,12 +256,6 @@ http_client_free(http_client *client)
 	free(client);
 }
 
-int
-http_client_max_attempts(const http_client *client)
-{
-	return client->max_attempts;
-}
-
 /* Wipe and free a response's body; the struct may be reused. */
 void
 http_response_free(http_response *resp)
@@ -524,7 +518,7 @@ build_headers(http_client *c, const http_request *req, const http_signing *sign,
 		}
 		ok = add_header(&list, "Host", host) &&
 			add_header(&list, "X-Amz-Date", amz_date) &&
-			(!sign->credentials->session_token ||
+			(!res.add_token_header ||
 			 add_header(&list, "X-Amz-Security-Token", sign->credentials->session_token)) &&
 			add_header(&list, "Authorization", res.authorization);
 		sigv4_result_free(&res);

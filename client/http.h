@@ -96,7 +96,6 @@ typedef void (*http_error_code_fn) (const http_response *resp, char *code,
 extern int	http_global_init(pgr_error *err);
 extern http_client *http_client_new(const http_options *opts, pgr_error *err);
 extern void http_client_free(http_client *client);
-extern int	http_client_max_attempts(const http_client *client);
 extern void http_client_set_deadline(http_client *client, double deadline_epoch_ms);
 
 extern int	http_perform(http_client *client, const http_request *req,

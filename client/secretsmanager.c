@@ -115,12 +115,6 @@ sm_client_http(sm_client *sm)
 	return sm->http;
 }
 
-const char *
-sm_client_endpoint(const sm_client *sm)
-{
-	return sm->endpoint;
-}
-
 /* Resolve credentials on first use, and again when about to expire. */
 static int
 ensure_credentials(sm_client *sm, pgr_error *err)
@@ -445,17 +439,6 @@ done:
 	pgr_wipe((char *) body, bodylen);
 	http_response_free(&resp);
 	return rc;
-}
-
-/* Public form of call(): any operation, request built by the caller. */
-int
-sm_call(sm_client *sm, const char *operation, json_object *request,
-		json_object **response, pgr_error *err)
-{
-	char		what[160];
-
-	snprintf(what, sizeof(what), "call Secrets Manager %s", operation);
-	return call(sm, operation, what, request, response, err);
 }
 
 /* Add a string member if value is not NULL; false when out of memory. */

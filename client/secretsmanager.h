@@ -108,10 +108,6 @@ extern int	sm_client_new(const aws_config *cfg, http_client *shared_http,
 						  sm_client **out, pgr_error *err);
 extern void sm_client_free(sm_client *sm);
 extern http_client *sm_client_http(sm_client *sm);
-extern const char *sm_client_endpoint(const sm_client *sm);
-
-extern int	sm_call(sm_client *sm, const char *operation, json_object *request,
-					json_object **response, pgr_error *err);
 
 extern int	sm_get_secret_value(sm_client *sm, const char *secret_id,
 								const char *version_id, const char *version_stage,
