@@ -1,6 +1,6 @@
 # client/client.mk: the pg_rotate program and its C unit tests.
-# Included by the top-level Makefile after PGXS; it uses its own flags
-# (C11, no server headers) rather than PGXS's CFLAGS.
+# Included by the top-level Makefile; its own flags (C11, no server
+# headers): PGXS is the extension's alone (extension/Makefile).
 
 CLIENT_BIN = client/pg_rotate
 CLIENT_LIB = client/libpgrotate.a
@@ -67,7 +67,16 @@ unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t || exit 1; done
 
 install-client: $(CLIENT_BIN)
-	$(INSTALL_PROGRAM) $(CLIENT_BIN) '$(DESTDIR)$(bindir)/pg_rotate'
+	$(INSTALL) -d '$(DESTDIR)$(bindir)'
+	$(INSTALL) -m 755 $(CLIENT_BIN) '$(DESTDIR)$(bindir)/pg_rotate'
+
+CLIENT_CLEAN = client/pg_rotate client/pg_rotate-testhooks client/testhooks client/*.o \
+	client/*.d client/libpgrotate.a client/.build-flags test/unit/*.o test/unit/*.d \
+	$(UNIT_TESTS) lambda.zip
+
+.PHONY: clean-client
+clean-client:
+	rm -rf $(CLIENT_CLEAN)
 
 -include $(CLIENT_SRCS:.c=.d) $(UNIT_SRCS:.c=.d) $(TESTHOOKS_OBJS:.o=.d)
 
@@ -98,7 +107,7 @@ $(LAMBDA_BOOTSTRAP): $(LAMBDA_OBJS)
 lambda-zip: $(LAMBDA_BOOTSTRAP)
 	bash deploy/package.sh $(LAMBDA_BOOTSTRAP) $(LAMBDA_ZIP)
 
-EXTRA_CLEAN += $(LAMBDA_DIR)
+CLIENT_CLEAN += $(LAMBDA_DIR)
 
 -include $(LAMBDA_OBJS:.o=.d)
 

@@ -81,6 +81,6 @@ fuzz-short: fuzz-build
 fuzz: fuzz-build
 	$(foreach t,$(FUZZ_TARGETS),$(call fuzz_run,$(t),$(FUZZ_SECONDS)))
 
-EXTRA_CLEAN += $(FUZZ_DIR)
+CLIENT_CLEAN += $(FUZZ_DIR)
 
 -include $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_BINS:=.d)

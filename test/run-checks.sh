@@ -30,7 +30,7 @@ failed=()
 echo "== pg_regress (extension)"
 make -s installcheck PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" || {
 	failed+=(pg_regress)
-	[ -f test/regress-out/regression.diffs ] && head -n 200 test/regress-out/regression.diffs
+	[ -f extension/test/out/regression.diffs ] && head -n 200 extension/test/out/regression.diffs
 }
 
 # Under SANITIZE=1 every report goes to a file, so a finding fails the run even

@@ -34,7 +34,7 @@ def create_sql_flavour(pg, dbname):
 
 
 def regress_tests():
-    sqldir = os.path.join(util.REPO, "sql")
+    sqldir = os.path.join(util.REPO, "extension", "test", "sql")
     return sorted(f[:-4] for f in os.listdir(sqldir) if f.endswith(".sql"))
 
 
@@ -46,10 +46,11 @@ def run_regress(pg, outputdir, dbname="contrib_regression"):
     create_sql_flavour(pg, dbname)
     pgxs = util.run([os.environ.get("PG_CONFIG", "pg_config"), "--pgxs"]).stdout.strip()
     pg_regress = os.path.join(os.path.dirname(pgxs), "..", "test", "regress", "pg_regress")
-    argv = [pg_regress, "--inputdir=.", f"--outputdir={outputdir}", "--use-existing",
+    argv = [pg_regress, "--inputdir=test", f"--outputdir={outputdir}", "--use-existing",
             f"--dbname={dbname}", f"--host={pg.sockdir}", f"--port={pg.port}",
             f"--user={pg.superuser}", f"--bindir={pg.bindir}"] + regress_tests()
-    return subprocess.run(argv, cwd=util.REPO, capture_output=True, text=True, timeout=300)
+    return subprocess.run(argv, cwd=os.path.join(util.REPO, "extension"), capture_output=True,
+                          text=True, timeout=300)
 
 
 # A stand-in for pg_tle: pgtle.install_extension with pg_tle 1.5's signature

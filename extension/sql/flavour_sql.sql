@@ -46,7 +46,7 @@
  * older than the last one committed, and the chain would fork, so those
  * are refused.  Runs as the owner; nobody else may call it.
  */
-CREATE FUNCTION rotate.audit_append(
+CREATE OR REPLACE FUNCTION rotate.audit_append(
 	p_event text, p_target name, p_secret_id text, p_version_id text,
 	p_detail jsonb)
 RETURNS bigint
@@ -112,7 +112,7 @@ REVOKE ALL ON FUNCTION rotate.audit_append(text, name, text, text, jsonb) FROM P
  * current_user is the owner, but the "role" setting still says what SET
  * ROLE chose ("none" when it is the session user).
  */
-CREATE FUNCTION rotate.set_password(
+CREATE OR REPLACE FUNCTION rotate.set_password(
 	target name, verifier text,
 	secret_id text DEFAULT NULL, version_id text DEFAULT NULL)
 RETURNS bigint
@@ -358,7 +358,7 @@ $$;
  * one of the client's later steps for a managed role; returns the row id.
  * As pg_rotate_log_event() in extension/set_password.c.
  */
-CREATE FUNCTION rotate.log_event(
+CREATE OR REPLACE FUNCTION rotate.log_event(
 	target name, event text, secret_id text, version_id text,
 	detail jsonb DEFAULT '{}')
 RETURNS bigint
@@ -418,7 +418,7 @@ $$;
  * rotate.audit_log_append_only(): BEFORE UPDATE OR DELETE (row) and
  * BEFORE TRUNCATE (statement) trigger on rotate.audit_log; always raises.
  */
-CREATE FUNCTION rotate.audit_log_append_only()
+CREATE OR REPLACE FUNCTION rotate.audit_log_append_only()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -441,7 +441,7 @@ $$;
  * DEFINER so that a role granted DML on the allow-list needs nothing on
  * the audit log (the C trigger switches to the owner inside).
  */
-CREATE FUNCTION rotate.managed_role_audit()
+CREATE OR REPLACE FUNCTION rotate.managed_role_audit()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER

@@ -1,82 +1,22 @@
 /*
  * extension/sql/shared.sql
  *
- * The part of pg_rotate's install script that every flavour shares: the
- * tables, the chain's hash function, verify_audit_log, the rotations view
- * and the grants (shared_bind.sql has the rest: comments, grants and
- * triggers for the flavour's functions).  SQL only.  "make" builds the
- * install scripts from the pieces:
+ * The code every flavour shares: the chain's hash function,
+ * verify_audit_log and the rotations view (shared_bind.sql binds the
+ * flavour's functions: comments, grants, triggers).  SQL only, and
+ * re-runnable: every object is created with CREATE OR REPLACE, because
+ * the upgrade scripts run this piece again.  See extension/Makefile for
+ * how the pieces make the install and upgrade scripts; this file is the
+ * one source of truth for these objects.  Like the other pieces it must
+ * stay free of psql meta-commands and of pg_tle's dollar-quote
+ * delimiters: "make pg_tle" checks (extension/pg_tle.sh).
  *
- *	pg_rotate--1.0.sql		guard + shared + flavour_c + shared_bind
- *	pg_rotate--1.0-sql.sql	guard + shared + flavour_sql + shared_bind
- *	make pg_tle				shared + flavour_sql + shared_bind, for pg_tle
- *
- * so this file is the one source of truth for these objects.  Like the
- * other pieces it must stay free of psql meta-commands and of pg_tle's
- * dollar-quote delimiters: "make pg_tle" checks (extension/pg_tle.sh).
- *
- * Objects live in schema "rotate" (created by CREATE EXTENSION, owned by
- * the extension owner, no privileges for PUBLIC).  Every function that
- * runs SQL fixes its search_path.
+ * Every function that runs SQL fixes its search_path.
  */
 
 -- ===================================================================
 -- Part 1: shared by every flavour
 -- ===================================================================
-
--- The allow-list: only these roles may be rotated.  Changes are audited.
-CREATE TABLE rotate.managed_role (
-	role_name	name PRIMARY KEY,
-	added_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	added_by	name NOT NULL DEFAULT SESSION_USER,
-	note		text
-);
-
-COMMENT ON TABLE rotate.managed_role IS
-	'roles whose passwords rotate.set_password may set (superuser-managed)';
-
-/*
- * The audit log.  Append-only for everyone (triggers refuse UPDATE, DELETE
- * and TRUNCATE), hash-chained: row_hash is the SHA-256 of the row's
- * canonical serialization, which includes prev_hash, the row_hash of the
- * row before it (see rotate.audit_row_hash).  Writers hold a SHARE ROW
- * EXCLUSIVE lock on the table from before they draw the id until they
- * commit, so id order is chain order.  Never holds a password, a verifier
- * or anything derived from one.
- */
-CREATE SEQUENCE rotate.audit_log_id_seq;
-
-CREATE TABLE rotate.audit_log (
-	id					bigint PRIMARY KEY,
-	logged_at			timestamptz NOT NULL,
-	actor				name NOT NULL,		-- the session user who called
-	target				name,
-	event				text NOT NULL CHECK (event IN (
-							'password_set', 'denied', 'direct_change',
-							'tested', 'finished', 'rolled_back', 'failed',
-							'role_added', 'role_changed', 'role_removed')),
-	secret_id			text,
-	version_id			text,
-	client_addr			inet,
-	application_name	text,
-	detail				jsonb NOT NULL DEFAULT '{}',
-	prev_hash			text NOT NULL CHECK (prev_hash ~ '^[0-9a-f]{64}$'),
-	row_hash			text NOT NULL CHECK (row_hash ~ '^[0-9a-f]{64}$')
-);
-
-ALTER SEQUENCE rotate.audit_log_id_seq OWNED BY rotate.audit_log.id;
-
-CREATE INDEX audit_log_rotation_idx
-	ON rotate.audit_log (secret_id, version_id) WHERE secret_id IS NOT NULL;
-CREATE INDEX audit_log_target_idx ON rotate.audit_log (target);
-
-COMMENT ON TABLE rotate.audit_log IS
-	'append-only, hash-chained audit trail of pg_rotate';
-
--- pg_dump/pg_restore keep the allow-list and the audit trail.
-SELECT pg_catalog.pg_extension_config_dump('rotate.managed_role', '');
-SELECT pg_catalog.pg_extension_config_dump('rotate.audit_log', '');
-SELECT pg_catalog.pg_extension_config_dump('rotate.audit_log_id_seq', '');
 
 /*
  * rotate.audit_row_hash(row): the row_hash a row must carry.
@@ -89,7 +29,7 @@ SELECT pg_catalog.pg_extension_config_dump('rotate.audit_log_id_seq', '');
  * writer (extension/audit.c) produces exactly this; the SQL-only flavour's
  * writer (rotate.audit_append) calls this function.
  */
-CREATE FUNCTION rotate.audit_row_hash(a rotate.audit_log)
+CREATE OR REPLACE FUNCTION rotate.audit_row_hash(a rotate.audit_log)
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -122,7 +62,7 @@ $$;
  * that rows were cut from its end: keep the latest row_hash elsewhere
  * (the client logs it) to detect that.
  */
-CREATE FUNCTION rotate.verify_audit_log(
+CREATE OR REPLACE FUNCTION rotate.verify_audit_log(
 	OUT ok boolean, OUT rows_checked bigint,
 	OUT first_bad_id bigint, OUT problem text)
 RETURNS record
@@ -162,7 +102,7 @@ $$;
  * latest of finished, rolled_back and failed; else denied (only refusals)
  * or in_progress.
  */
-CREATE VIEW rotate.rotations AS
+CREATE OR REPLACE VIEW rotate.rotations AS
 SELECT a.secret_id,
 	   a.version_id,
 	   (array_agg(a.target ORDER BY a.id DESC)
@@ -188,5 +128,4 @@ COMMENT ON VIEW rotate.rotations IS
 	'one row per rotation (secret_id, version_id): set, tested, finished, lag, outcome';
 
 -- Nothing for PUBLIC: a DBA grants USAGE on the schema and what each role needs.
-REVOKE ALL ON rotate.managed_role, rotate.audit_log, rotate.rotations FROM PUBLIC;
-REVOKE ALL ON SEQUENCE rotate.audit_log_id_seq FROM PUBLIC;
+REVOKE ALL ON rotate.rotations FROM PUBLIC;

@@ -14,19 +14,19 @@ REVOKE ALL ON FUNCTION rotate.log_event(name, text, text, text, jsonb) FROM PUBL
 REVOKE ALL ON FUNCTION rotate.audit_log_append_only() FROM PUBLIC;
 REVOKE ALL ON FUNCTION rotate.managed_role_audit() FROM PUBLIC;
 
-CREATE TRIGGER audit_log_append_only
+CREATE OR REPLACE TRIGGER audit_log_append_only
 	BEFORE UPDATE OR DELETE ON rotate.audit_log
 	FOR EACH ROW EXECUTE FUNCTION rotate.audit_log_append_only();
-CREATE TRIGGER audit_log_no_truncate
+CREATE OR REPLACE TRIGGER audit_log_no_truncate
 	BEFORE TRUNCATE ON rotate.audit_log
 	FOR EACH STATEMENT EXECUTE FUNCTION rotate.audit_log_append_only();
 -- ALWAYS: session_replication_role = replica does not switch them off
 ALTER TABLE rotate.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
 ALTER TABLE rotate.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
 
-CREATE TRIGGER managed_role_audit
+CREATE OR REPLACE TRIGGER managed_role_audit
 	AFTER INSERT OR UPDATE OR DELETE ON rotate.managed_role
 	FOR EACH ROW EXECUTE FUNCTION rotate.managed_role_audit();
-CREATE TRIGGER managed_role_audit_truncate
+CREATE OR REPLACE TRIGGER managed_role_audit_truncate
 	AFTER TRUNCATE ON rotate.managed_role
 	FOR EACH STATEMENT EXECUTE FUNCTION rotate.managed_role_audit();

@@ -2,10 +2,10 @@
 -- 01_setup: the extension's objects, privileges and the test roles
 --
 -- pg_regress created the extension (--load-extension=pg_rotate); for the
--- SQL-only flavour the test harness did (VERSION '1.0-sql').
+-- SQL-only flavour the test harness did (VERSION 'X.Y-sql').
 -- the flavour under test (C or SQL-only); cases that need C are marked
 -- with \if :c_flavour
-\i sql/flavour.psql
+\i test/sql/flavour.psql
 
 SELECT extname, extversion, nspname
   FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace

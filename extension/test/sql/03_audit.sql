@@ -4,7 +4,7 @@
 --
 -- the flavour under test (C or SQL-only); cases that need C are marked
 -- with \if :c_flavour
-\i sql/flavour.psql
+\i test/sql/flavour.psql
 
 
 -- append-only for everyone, the owner (a superuser) included

@@ -3,7 +3,7 @@
 --
 -- the flavour under test (C or SQL-only); cases that need C are marked
 -- with \if :c_flavour
-\i sql/flavour.psql
+\i test/sql/flavour.psql
 
 DELETE FROM rotate.managed_role;
 SELECT count(*) AS roles_removed FROM public.regress_new_audit() WHERE event = 'role_removed';

@@ -5,7 +5,7 @@
 --
 -- the flavour under test (C or SQL-only); cases that need C are marked
 -- with \if :c_flavour
-\i sql/flavour.psql
+\i test/sql/flavour.psql
 
 \set v1 'SCRAM-SHA-256$4096:cmVncmVzcy1zYWx0LTAwMQ==$PwW+YYSFo3b0fEYlQZnxBTb2jNQW3DsrZueETaPdWkM=:ZTV6pCV4vRKdR29acqQUp2RwOBYOWxC4RiF9Xd1Kk6E='
 

@@ -1,0 +1,695 @@
+/* extension/pg_rotate--1.0-sql.sql: the released 1.0 script, frozen: never edit (see extension/Makefile) */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION pg_rotate" to load this file. \quit
+/*
+ * extension/sql/shared.sql
+ *
+ * The part of pg_rotate's install script that every flavour shares: the
+ * tables, the chain's hash function, verify_audit_log, the rotations view
+ * and the grants (shared_bind.sql has the rest: comments, grants and
+ * triggers for the flavour's functions).  SQL only.  "make" builds the
+ * install scripts from the pieces:
+ *
+ *	pg_rotate--1.0.sql		guard + shared + flavour_c + shared_bind
+ *	pg_rotate--1.0-sql.sql	guard + shared + flavour_sql + shared_bind
+ *	make pg_tle				shared + flavour_sql + shared_bind, for pg_tle
+ *
+ * so this file is the one source of truth for these objects.  Like the
+ * other pieces it must stay free of psql meta-commands and of pg_tle's
+ * dollar-quote delimiters: "make pg_tle" checks (extension/pg_tle.sh).
+ *
+ * Objects live in schema "rotate" (created by CREATE EXTENSION, owned by
+ * the extension owner, no privileges for PUBLIC).  Every function that
+ * runs SQL fixes its search_path.
+ */
+
+-- ===================================================================
+-- Part 1: shared by every flavour
+-- ===================================================================
+
+-- The allow-list: only these roles may be rotated.  Changes are audited.
+CREATE TABLE rotate.managed_role (
+	role_name	name PRIMARY KEY,
+	added_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	added_by	name NOT NULL DEFAULT SESSION_USER,
+	note		text
+);
+
+COMMENT ON TABLE rotate.managed_role IS
+	'roles whose passwords rotate.set_password may set (superuser-managed)';
+
+/*
+ * The audit log.  Append-only for everyone (triggers refuse UPDATE, DELETE
+ * and TRUNCATE), hash-chained: row_hash is the SHA-256 of the row's
+ * canonical serialization, which includes prev_hash, the row_hash of the
+ * row before it (see rotate.audit_row_hash).  Writers hold a SHARE ROW
+ * EXCLUSIVE lock on the table from before they draw the id until they
+ * commit, so id order is chain order.  Never holds a password, a verifier
+ * or anything derived from one.
+ */
+CREATE SEQUENCE rotate.audit_log_id_seq;
+
+CREATE TABLE rotate.audit_log (
+	id					bigint PRIMARY KEY,
+	logged_at			timestamptz NOT NULL,
+	actor				name NOT NULL,		-- the session user who called
+	target				name,
+	event				text NOT NULL CHECK (event IN (
+							'password_set', 'denied', 'direct_change',
+							'tested', 'finished', 'rolled_back', 'failed',
+							'role_added', 'role_changed', 'role_removed')),
+	secret_id			text,
+	version_id			text,
+	client_addr			inet,
+	application_name	text,
+	detail				jsonb NOT NULL DEFAULT '{}',
+	prev_hash			text NOT NULL CHECK (prev_hash ~ '^[0-9a-f]{64}$'),
+	row_hash			text NOT NULL CHECK (row_hash ~ '^[0-9a-f]{64}$')
+);
+
+ALTER SEQUENCE rotate.audit_log_id_seq OWNED BY rotate.audit_log.id;
+
+CREATE INDEX audit_log_rotation_idx
+	ON rotate.audit_log (secret_id, version_id) WHERE secret_id IS NOT NULL;
+CREATE INDEX audit_log_target_idx ON rotate.audit_log (target);
+
+COMMENT ON TABLE rotate.audit_log IS
+	'append-only, hash-chained audit trail of pg_rotate';
+
+-- pg_dump/pg_restore keep the allow-list and the audit trail.
+SELECT pg_catalog.pg_extension_config_dump('rotate.managed_role', '');
+SELECT pg_catalog.pg_extension_config_dump('rotate.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('rotate.audit_log_id_seq', '');
+
+/*
+ * rotate.audit_row_hash(row): the row_hash a row must carry.
+ *
+ * Canonical serialization, hashed as UTF-8:
+ *   'pg_rotate.audit.v1' || E'\n', then for each field in the order below
+ *   E'-\n' when it is NULL, else length(text) || ':' || text || E'\n'
+ * with id in decimal, logged_at in UTC with microseconds, client_addr with
+ * its mask (inet's text cast), detail as jsonb's canonical text.  The C
+ * writer (extension/audit.c) produces exactly this; the SQL-only flavour's
+ * writer (rotate.audit_append) calls this function.
+ */
+CREATE FUNCTION rotate.audit_row_hash(a rotate.audit_log)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT encode(sha256(convert_to(
+		'pg_rotate.audit.v1' || E'\n' ||
+		string_agg(CASE WHEN f.v IS NULL THEN E'-\n'
+						ELSE length(f.v)::text || ':' || f.v || E'\n' END,
+				   '' ORDER BY f.n),
+		'UTF8')), 'hex')
+	FROM unnest(ARRAY[
+		a.id::text,
+		to_char(a.logged_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+		a.actor::text,
+		a.target::text,
+		a.event,
+		a.secret_id,
+		a.version_id,
+		a.client_addr::text,
+		a.application_name,
+		a.detail::text,
+		a.prev_hash]) WITH ORDINALITY AS f(v, n)
+$$;
+
+/*
+ * rotate.verify_audit_log(): recompute the chain.  ok is true when every
+ * row's prev_hash is the row_hash of the row before it (64 zeros for the
+ * first) and every row_hash matches the row; otherwise first_bad_id and
+ * problem name the first row that does not.  A hash chain cannot show
+ * that rows were cut from its end: keep the latest row_hash elsewhere
+ * (the client logs it) to detect that.
+ */
+CREATE FUNCTION rotate.verify_audit_log(
+	OUT ok boolean, OUT rows_checked bigint,
+	OUT first_bad_id bigint, OUT problem text)
+RETURNS record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH chain AS (
+		SELECT a.id, a.prev_hash, a.row_hash,
+			   rotate.audit_row_hash(a) AS computed,
+			   coalesce(lag(a.row_hash) OVER (ORDER BY a.id),
+						repeat('0', 64)) AS expected_prev
+		FROM rotate.audit_log a
+	), bad AS (
+		SELECT id,
+			   CASE WHEN prev_hash IS DISTINCT FROM expected_prev
+					THEN 'prev_hash does not match the row before it'
+					ELSE 'row_hash does not match the row''s contents' END
+				   AS problem
+		FROM chain
+		WHERE prev_hash IS DISTINCT FROM expected_prev
+		   OR row_hash IS DISTINCT FROM computed
+		ORDER BY id
+		LIMIT 1
+	)
+	SELECT bad.id IS NULL,
+		   (SELECT count(*) FROM rotate.audit_log),
+		   bad.id,
+		   bad.problem
+	FROM (SELECT 1) AS one LEFT JOIN bad ON true
+$$;
+
+/*
+ * rotate.rotations: one row per (secret_id, version_id).  lag is the time
+ * between the password being set and the rotation being finished as the
+ * database saw it; measured_lag_ms is what the client measured and
+ * reported in the "finished" row's detail ("lag_ms").  outcome is the
+ * latest of finished, rolled_back and failed; else denied (only refusals)
+ * or in_progress.
+ */
+CREATE VIEW rotate.rotations AS
+SELECT a.secret_id,
+	   a.version_id,
+	   (array_agg(a.target ORDER BY a.id DESC)
+			FILTER (WHERE a.target IS NOT NULL))[1] AS target,
+	   min(a.logged_at) FILTER (WHERE a.event = 'password_set') AS set_at,
+	   max(a.logged_at) FILTER (WHERE a.event = 'tested') AS tested_at,
+	   max(a.logged_at) FILTER (WHERE a.event = 'finished') AS finished_at,
+	   max(a.logged_at) FILTER (WHERE a.event = 'finished')
+		 - min(a.logged_at) FILTER (WHERE a.event = 'password_set') AS lag,
+	   (array_agg(CASE WHEN a.detail->>'lag_ms' ~ '^[0-9]{1,15}(\.[0-9]{1,6})?$'
+					   THEN (a.detail->>'lag_ms')::numeric END ORDER BY a.id DESC)
+			FILTER (WHERE a.event = 'finished'))[1] AS measured_lag_ms,
+	   coalesce((array_agg(a.event ORDER BY a.id DESC)
+					FILTER (WHERE a.event IN ('finished', 'rolled_back', 'failed')))[1],
+				CASE WHEN bool_and(a.event = 'denied') THEN 'denied'
+					 ELSE 'in_progress' END) AS outcome,
+	   count(*) FILTER (WHERE a.event = 'denied') AS denials
+FROM rotate.audit_log a
+WHERE a.secret_id IS NOT NULL AND a.version_id IS NOT NULL
+GROUP BY a.secret_id, a.version_id;
+
+COMMENT ON VIEW rotate.rotations IS
+	'one row per rotation (secret_id, version_id): set, tested, finished, lag, outcome';
+
+-- Nothing for PUBLIC: a DBA grants USAGE on the schema and what each role needs.
+REVOKE ALL ON rotate.managed_role, rotate.audit_log, rotate.rotations FROM PUBLIC;
+REVOKE ALL ON SEQUENCE rotate.audit_log_id_seq FROM PUBLIC;
+
+-- ===================================================================
+-- Part 2, SQL-only flavour: the same functions in PL/pgSQL, for servers
+-- that cannot load the C library (Amazon RDS and Aurora, with pg_tle)
+-- ===================================================================
+
+/*
+ * Same interface, policy rules, SQLSTATEs and messages as the C flavour.
+ * What it cannot do, because only C can:
+ *
+ *	- ban self-change: that takes a ProcessUtility hook in every session.
+ *	  A managed role can still run ALTER ROLE ... PASSWORD on itself; the
+ *	  audit rows say "enforcement": "off".
+ *	- keep the "denied" row of a refusal: the ERROR rolls back everything
+ *	  the caller's transaction wrote, and only C can commit the row in a
+ *	  transaction of its own (a background worker).  A refusal is in the
+ *	  server log only.
+ *	- change the password without SQL text: ALTER ROLE is run through
+ *	  EXECUTE, so the verifier is in a statement inside the server.
+ *	  log_statement logs top-level statements only, and an error of that
+ *	  statement is re-raised here without the CONTEXT line that would quote
+ *	  it; but an extension that records nested statements
+ *	  (pg_stat_statements.track = all, for instance) would see it.  Nor is
+ *	  there a log hook that redacts a verifier the caller puts into its own
+ *	  statement: pass it as the client does, through COPY.
+ *	- serialize calls for one role across databases: the lock here is an
+ *	  advisory lock, per database (C locks the role itself).
+ *	- read the chain's tip with the latest snapshot: audit rows are
+ *	  written in READ COMMITTED transactions only (see audit_append).
+ *
+ * The owner of set_password must be a superuser or, where there is none
+ * (RDS, Aurora), a role with CREATEROLE such as the master user.
+ */
+
+/*
+ * rotate.audit_append(event, target, secret_id, version_id, detail): chain
+ * one row onto rotate.audit_log in the current transaction and return its
+ * id.  The SQL-only twin of audit_append() in extension/audit.c: the
+ * actor is the session user, client_addr and application_name are the
+ * session's, row_hash is rotate.audit_row_hash() of the row.
+ *
+ * The chain lock (SHARE ROW EXCLUSIVE, held until the transaction ends) is
+ * taken before the id is drawn and the tip is read, so ids follow the
+ * chain.  Each statement here takes a fresh snapshot only in READ
+ * COMMITTED; in REPEATABLE READ or SERIALIZABLE the tip could be a row
+ * older than the last one committed, and the chain would fork, so those
+ * are refused.  Runs as the owner; nobody else may call it.
+ */
+CREATE FUNCTION rotate.audit_append(
+	p_event text, p_target name, p_secret_id text, p_version_id text,
+	p_detail jsonb)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r			rotate.audit_log;
+	tip			record;
+	isolation	text := current_setting('transaction_isolation');
+BEGIN
+	IF isolation <> 'read committed' THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'feature_not_supported',
+			MESSAGE = format('cannot write to the pg_rotate audit log in a %s transaction',
+							 upper(isolation)),
+			DETAIL = 'The SQL-only flavour of pg_rotate chains audit rows in READ COMMITTED transactions only.',
+			HINT = 'Call it in a READ COMMITTED transaction.';
+	END IF;
+
+	LOCK TABLE rotate.audit_log IN SHARE ROW EXCLUSIVE MODE;
+	r.id := nextval('rotate.audit_log_id_seq'::regclass);
+	r.logged_at := clock_timestamp();
+
+	SELECT a.id, a.row_hash INTO tip
+	  FROM rotate.audit_log a ORDER BY a.id DESC LIMIT 1;
+	IF NOT FOUND THEN
+		r.prev_hash := repeat('0', 64);
+	ELSE
+		r.prev_hash := tip.row_hash;
+		-- the sequence is behind the table after a restore: keep ids growing
+		IF r.id <= tip.id THEN
+			r.id := tip.id + 1;
+			PERFORM setval('rotate.audit_log_id_seq'::regclass, r.id);
+		END IF;
+	END IF;
+
+	r.actor := session_user;
+	r.target := p_target;
+	r.event := p_event;
+	r.secret_id := p_secret_id;
+	r.version_id := p_version_id;
+	r.client_addr := inet_client_addr();
+	r.application_name := nullif(current_setting('application_name'), '');
+	r.detail := coalesce(p_detail, '{}'::jsonb);
+	r.row_hash := rotate.audit_row_hash(r);
+
+	INSERT INTO rotate.audit_log VALUES (r.*);
+	RETURN r.id;
+END
+$$;
+
+REVOKE ALL ON FUNCTION rotate.audit_append(text, name, text, text, jsonb) FROM PUBLIC;
+
+/*
+ * rotate.set_password(target, verifier, secret_id, version_id): set an
+ * allow-listed role's password to a SCRAM-SHA-256 verifier and return the
+ * audit row id.  The checks, their order and their messages are those of
+ * extension/policy.c; each refusal ends in the one RAISE at the bottom.
+ *
+ * The caller's current user: inside a SECURITY DEFINER function
+ * current_user is the owner, but the "role" setting still says what SET
+ * ROLE chose ("none" when it is the session user).
+ */
+CREATE FUNCTION rotate.set_password(
+	target name, verifier text,
+	secret_id text DEFAULT NULL, version_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	-- base64 as PostgreSQL writes it: no line breaks, padded
+	b64			constant text := '(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?';
+	-- 32 bytes (StoredKey, ServerKey) in base64
+	key32		constant text := '[A-Za-z0-9+/]{43}=';
+	caller		name;
+	owner_oid	oid;
+	owner		record;
+	t			record;
+	locked		oid;
+	attempt		int := 0;
+	parts		text[];
+	min_iter	bigint := 4096;
+	setting		text;
+	attr		text;
+	-- a refusal
+	d_code		text;
+	d_reason	text;
+	d_message	text;
+	d_detail	text;
+	d_hint		text;
+	-- an error of ALTER ROLE
+	e_code		text;
+	e_message	text;
+	e_detail	text;
+	e_hint		text;
+BEGIN
+	IF (SELECT count(*) FROM pg_class c
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
+		 WHERE n.nspname = 'rotate'
+		   AND c.relname IN ('audit_log', 'audit_log_id_seq', 'managed_role')) <> 3 THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = 'pg_rotate is not set up in this database',
+			DETAIL = 'A table or sequence of the extension is missing from schema "rotate".',
+			HINT = 'Run DROP EXTENSION pg_rotate and CREATE EXTENSION pg_rotate as a superuser.';
+	END IF;
+
+	<<policy>>
+	BEGIN
+		IF target IS NULL THEN
+			d_code := '22004'; d_reason := 'null_argument';
+			d_message := 'argument "target" must not be null';
+			EXIT policy;
+		END IF;
+		IF verifier IS NULL THEN
+			d_code := '22004'; d_reason := 'null_argument';
+			d_message := 'argument "verifier" must not be null';
+			EXIT policy;
+		END IF;
+
+		-- by name, not by a regprocedure cast: the owner may lack USAGE on rotate
+		SELECT p.proowner INTO owner_oid
+		  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		 WHERE n.nspname = 'rotate' AND p.proname = 'set_password'
+		   AND oidvectortypes(p.proargtypes) = 'name, text, text, text';
+		SELECT r.rolname, r.rolsuper, r.rolcreaterole INTO owner
+		  FROM pg_roles r WHERE r.oid = owner_oid;
+		IF NOT coalesce(owner.rolsuper OR owner.rolcreaterole, false) THEN
+			d_code := '55000'; d_reason := 'owner_not_superuser';
+			d_message := 'pg_rotate is not set up correctly';
+			d_detail := format('The owner of rotate.set_password, role "%s", is neither a superuser nor a role with CREATEROLE.',
+							   owner.rolname);
+			d_hint := 'A superuser, or on Amazon RDS and Aurora the master user, must own the extension''s functions: ALTER FUNCTION rotate.set_password(name, text, text, text) OWNER TO that role.';
+			EXIT policy;
+		END IF;
+
+		IF current_setting('pg_rotate_sql.off_logged', true) IS DISTINCT FROM 'on' THEN
+			RAISE LOG 'pg_rotate is the SQL-only flavour: managed roles can still change their own passwords'
+				USING HINT = 'The ban on self-change needs the C flavour, preloaded through shared_preload_libraries.';
+			PERFORM set_config('pg_rotate_sql.off_logged', 'on', false);
+		END IF;
+
+		caller := CASE current_setting('role')
+					  WHEN 'none' THEN session_user
+					  ELSE current_setting('role')::name END;
+
+		/*
+		 * Check, lock the role (serializing calls for it), check again: its
+		 * attributes, name or allow-list entry may change until we hold the
+		 * lock.  A name that now means another role is locked anew.
+		 */
+		LOOP
+			SELECT r.oid, r.rolsuper, r.rolreplication, r.rolbypassrls,
+				   r.rolcreaterole
+			  INTO t FROM pg_roles r WHERE r.rolname = target;
+			IF NOT FOUND THEN
+				d_code := '42704'; d_reason := 'no_such_role';
+				d_message := format('role "%s" does not exist', target);
+				EXIT policy;
+			END IF;
+			IF NOT EXISTS (SELECT 1 FROM rotate.managed_role m
+							WHERE m.role_name = target) THEN
+				d_code := '42501'; d_reason := 'not_managed';
+				d_message := format('role "%s" is not managed by pg_rotate', target);
+				d_detail := 'Only roles listed in rotate.managed_role can be rotated.';
+				d_hint := 'A superuser can add it with INSERT INTO rotate.managed_role (role_name).';
+				EXIT policy;
+			END IF;
+			IF target = session_user THEN
+				d_code := '42501'; d_reason := 'session_user';
+				d_message := format('role "%s" cannot set its own password', target);
+				d_detail := format('Role "%s" is the session user.', target);
+				d_hint := 'Call rotate.set_password as the rotation role, not as the role being rotated.';
+				EXIT policy;
+			END IF;
+			IF target = caller THEN
+				d_code := '42501'; d_reason := 'current_user';
+				d_message := format('role "%s" cannot set its own password', target);
+				d_detail := format('Role "%s" is the current user.', target);
+				d_hint := 'Call rotate.set_password as the rotation role, not as the role being rotated.';
+				EXIT policy;
+			END IF;
+			IF t.oid = owner_oid THEN
+				d_code := '42501'; d_reason := 'function_owner';
+				d_message := format('cannot set the password of role "%s"', target);
+				d_detail := format('Role "%s" owns rotate.set_password.', target);
+				EXIT policy;
+			END IF;
+			IF left(target, 3) = 'pg_' THEN
+				d_code := '42501'; d_reason := 'reserved_role';
+				d_message := format('cannot set the password of role "%s"', target);
+				d_detail := 'Role names beginning with "pg_" are reserved for the system.';
+				EXIT policy;
+			END IF;
+			attr := CASE WHEN t.rolsuper THEN 'SUPERUSER'
+						 WHEN t.rolreplication THEN 'REPLICATION'
+						 WHEN t.rolbypassrls THEN 'BYPASSRLS'
+						 WHEN t.rolcreaterole THEN 'CREATEROLE' END;
+			IF attr IS NOT NULL THEN
+				d_code := '42501'; d_reason := lower(attr);
+				d_message := format('cannot set the password of role "%s"', target);
+				d_detail := format('Role "%s" has the %s attribute.', target, attr);
+				d_hint := 'pg_rotate never rotates roles with SUPERUSER, REPLICATION, BYPASSRLS or CREATEROLE.';
+				EXIT policy;
+			END IF;
+
+			EXIT WHEN t.oid = locked;
+			IF attempt >= 3 THEN
+				RAISE EXCEPTION USING
+					ERRCODE = 'object_not_in_prerequisite_state',
+					MESSAGE = format('role "%s" keeps changing concurrently', target),
+					HINT = 'Retry the call.';
+			END IF;
+			-- oid is unsigned; the lock's second key is a signed int4
+			PERFORM pg_advisory_xact_lock(hashtext('pg_rotate.set_password'),
+										  (t.oid::bigint - 2147483648)::int);
+			locked := t.oid;
+			attempt := attempt + 1;
+		END LOOP;
+
+		/*
+		 * SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>, strictly:
+		 * ALTER ROLE stores anything it does not recognize as a hash as a
+		 * plaintext password, so a typo would silently become the password.
+		 */
+		parts := regexp_match(verifier,
+							  '^SCRAM-SHA-256\$([0-9]{1,10}):(' || b64 || ')\$' ||
+							  key32 || ':' || key32 || '$');
+		IF parts IS NULL OR parts[2] = '' THEN
+			d_code := '22023'; d_reason := 'invalid_verifier';
+			d_message := format('invalid password verifier for role "%s"', target);
+			d_detail := 'rotate.set_password accepts only a SCRAM-SHA-256 verifier: SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>.';
+			d_hint := 'Compute the verifier on the client, for example with libpq''s PQencryptPasswordConn(); plaintext and MD5 passwords are refused.';
+			EXIT policy;
+		END IF;
+		-- pg_rotate.min_iterations can only raise the floor
+		setting := current_setting('pg_rotate.min_iterations', true);
+		IF setting ~ '^[0-9]{1,10}$' THEN
+			min_iter := greatest(min_iter, setting::bigint);
+		END IF;
+		IF parts[1]::bigint < min_iter THEN
+			d_code := '22023'; d_reason := 'weak_verifier';
+			d_message := format('SCRAM-SHA-256 verifier for role "%s" has too few iterations', target);
+			d_detail := format('At least %s iterations are required.', min_iter);
+			EXIT policy;
+		END IF;
+
+		/*
+		 * The change itself.  Its error, if any, is re-raised without the
+		 * CONTEXT line, which would quote the statement and the verifier.
+		 */
+		BEGIN
+			EXECUTE format('ALTER ROLE %I PASSWORD %L', target, verifier);
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS e_code = RETURNED_SQLSTATE,
+				e_message = MESSAGE_TEXT, e_detail = PG_EXCEPTION_DETAIL,
+				e_hint = PG_EXCEPTION_HINT;
+			e_message := regexp_replace(e_message, 'SCRAM-SHA-256\$[A-Za-z0-9+/=:$]*',
+										'SCRAM-SHA-256$<redacted>', 'gi');
+			e_detail := nullif(regexp_replace(e_detail, 'SCRAM-SHA-256\$[A-Za-z0-9+/=:$]*',
+											  'SCRAM-SHA-256$<redacted>', 'gi'), '');
+			e_hint := nullif(regexp_replace(e_hint, 'SCRAM-SHA-256\$[A-Za-z0-9+/=:$]*',
+											'SCRAM-SHA-256$<redacted>', 'gi'), '');
+			IF e_detail IS NULL AND e_hint IS NULL THEN
+				RAISE EXCEPTION USING ERRCODE = e_code, MESSAGE = e_message;
+			ELSIF e_hint IS NULL THEN
+				RAISE EXCEPTION USING ERRCODE = e_code, MESSAGE = e_message, DETAIL = e_detail;
+			ELSIF e_detail IS NULL THEN
+				RAISE EXCEPTION USING ERRCODE = e_code, MESSAGE = e_message, HINT = e_hint;
+			ELSE
+				RAISE EXCEPTION USING ERRCODE = e_code, MESSAGE = e_message,
+					DETAIL = e_detail, HINT = e_hint;
+			END IF;
+		END;
+		IF NOT EXISTS (SELECT 1 FROM pg_roles r
+						WHERE r.rolname = target AND r.oid = locked) THEN
+			RAISE EXCEPTION USING
+				ERRCODE = 'object_not_in_prerequisite_state',
+				MESSAGE = format('role "%s" was replaced concurrently', target),
+				HINT = 'Retry the call.';
+		END IF;
+
+		RETURN rotate.audit_append('password_set', target, secret_id, version_id,
+								   '{"enforcement": "off"}');
+	END policy;
+
+	-- a refusal: no audit row, it would be rolled back with the caller
+	RAISE LOG 'pg_rotate refused to set the password of role "%" (%): the SQL-only flavour cannot record refusals in rotate.audit_log',
+		target, d_reason;
+	IF d_detail IS NULL AND d_hint IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = d_code, MESSAGE = d_message;
+	ELSIF d_hint IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = d_code, MESSAGE = d_message, DETAIL = d_detail;
+	ELSIF d_detail IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = d_code, MESSAGE = d_message, HINT = d_hint;
+	ELSE
+		RAISE EXCEPTION USING ERRCODE = d_code, MESSAGE = d_message,
+			DETAIL = d_detail, HINT = d_hint;
+	END IF;
+END
+$$;
+
+/*
+ * rotate.log_event(target, event, secret_id, version_id, detail): record
+ * one of the client's later steps for a managed role; returns the row id.
+ * As pg_rotate_log_event() in extension/set_password.c.
+ */
+CREATE FUNCTION rotate.log_event(
+	target name, event text, secret_id text, version_id text,
+	detail jsonb DEFAULT '{}')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF target IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'argument "target" must not be null';
+	END IF;
+	IF event IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'argument "event" must not be null';
+	END IF;
+	IF (SELECT count(*) FROM pg_class c
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
+		 WHERE n.nspname = 'rotate'
+		   AND c.relname IN ('audit_log', 'audit_log_id_seq', 'managed_role')) <> 3 THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = 'pg_rotate is not set up in this database',
+			DETAIL = 'A table or sequence of the extension is missing from schema "rotate".',
+			HINT = 'Run DROP EXTENSION pg_rotate and CREATE EXTENSION pg_rotate as a superuser.';
+	END IF;
+	IF event NOT IN ('tested', 'finished', 'rolled_back', 'failed') THEN
+		RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('invalid event "%s"', event),
+			HINT = 'Valid events are tested, finished, rolled_back and failed.';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = target) THEN
+		RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+			MESSAGE = format('role "%s" does not exist', target);
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM rotate.managed_role m
+					WHERE m.role_name = target) THEN
+		RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+			MESSAGE = format('role "%s" is not managed by pg_rotate', target),
+			DETAIL = 'Only roles listed in rotate.managed_role can be rotated.';
+	END IF;
+	IF detail IS NOT NULL THEN
+		IF jsonb_typeof(detail) <> 'object' THEN
+			RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+				MESSAGE = 'event detail must be a JSON object';
+		END IF;
+		IF strpos(detail::text, 'SCRAM-SHA-256$') > 0 THEN
+			RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+				MESSAGE = 'event detail must not contain a password verifier';
+		END IF;
+	END IF;
+	RETURN rotate.audit_append(event, target, secret_id, version_id, detail);
+END
+$$;
+
+/*
+ * rotate.audit_log_append_only(): BEFORE UPDATE OR DELETE (row) and
+ * BEFORE TRUNCATE (statement) trigger on rotate.audit_log; always raises.
+ */
+CREATE FUNCTION rotate.audit_log_append_only()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+		MESSAGE = format('cannot %s table "rotate.audit_log"',
+						 CASE TG_OP WHEN 'UPDATE' THEN 'update'
+									WHEN 'DELETE' THEN 'delete from'
+									WHEN 'TRUNCATE' THEN 'truncate'
+									ELSE 'modify' END),
+		DETAIL = 'The audit log is append-only: rows can be added, never changed or removed.';
+END
+$$;
+
+/*
+ * rotate.managed_role_audit(): AFTER INSERT/UPDATE/DELETE (row) and AFTER
+ * TRUNCATE (statement) trigger on rotate.managed_role: role_added,
+ * role_changed and role_removed rows, in the same transaction.  SECURITY
+ * DEFINER so that a role granted DML on the allow-list needs nothing on
+ * the audit log (the C trigger switches to the owner inside).
+ */
+CREATE FUNCTION rotate.managed_role_audit()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'TRUNCATE' THEN
+		PERFORM rotate.audit_append('role_removed', NULL, NULL, NULL,
+									'{"truncate": true}');
+	ELSIF TG_OP = 'INSERT' THEN
+		PERFORM rotate.audit_append('role_added', NEW.role_name, NULL, NULL,
+									jsonb_build_object('note', NEW.note));
+	ELSIF TG_OP = 'UPDATE' THEN
+		PERFORM rotate.audit_append('role_changed', NEW.role_name, NULL, NULL,
+									jsonb_build_object('old_role_name', OLD.role_name,
+													   'note', NEW.note));
+	ELSE
+		PERFORM rotate.audit_append('role_removed', OLD.role_name, NULL, NULL,
+									'{}');
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+-- ===================================================================
+-- Part 3: shared by every flavour: what the flavour's functions are
+-- for, who may run them, and the triggers that use them
+-- ===================================================================
+
+COMMENT ON FUNCTION rotate.set_password(name, text, text, text) IS
+	'set an allow-listed role''s password to a SCRAM-SHA-256 verifier; returns the audit row id';
+COMMENT ON FUNCTION rotate.log_event(name, text, text, text, jsonb) IS
+	'record a later rotation step (tested, finished, rolled_back, failed); returns the audit row id';
+
+REVOKE ALL ON FUNCTION rotate.set_password(name, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rotate.log_event(name, text, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rotate.audit_log_append_only() FROM PUBLIC;
+REVOKE ALL ON FUNCTION rotate.managed_role_audit() FROM PUBLIC;
+
+CREATE TRIGGER audit_log_append_only
+	BEFORE UPDATE OR DELETE ON rotate.audit_log
+	FOR EACH ROW EXECUTE FUNCTION rotate.audit_log_append_only();
+CREATE TRIGGER audit_log_no_truncate
+	BEFORE TRUNCATE ON rotate.audit_log
+	FOR EACH STATEMENT EXECUTE FUNCTION rotate.audit_log_append_only();
+-- ALWAYS: session_replication_role = replica does not switch them off
+ALTER TABLE rotate.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
+ALTER TABLE rotate.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
+
+CREATE TRIGGER managed_role_audit
+	AFTER INSERT OR UPDATE OR DELETE ON rotate.managed_role
+	FOR EACH ROW EXECUTE FUNCTION rotate.managed_role_audit();
+CREATE TRIGGER managed_role_audit_truncate
+	AFTER TRUNCATE ON rotate.managed_role
+	FOR EACH STATEMENT EXECUTE FUNCTION rotate.managed_role_audit();
