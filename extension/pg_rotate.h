@@ -11,6 +11,7 @@
  *	audit_worker.c		"denied" rows that survive the caller's rollback
  *	self_change_hook.c	ProcessUtility_hook: no self-change, direct_change
  *	log_redact.c		emit_log_hook: no SCRAM verifier in the server log
+ *	enforcement.c		rotate.enforcement(): is the ban on self-change on?
  *
  * extension/pg_rotate.h
  *

@@ -7,6 +7,10 @@
   client_bin the built pg_rotate program
   scenario  a database with the app and rotator roles and their two
             secrets, moto's signature and IAM checks on (harness.scenario)
+  pgtle_install  PostgreSQL with pg_tle, built once per session (pgtle.py);
+            skipped, with the reason, where pg_tle's source is absent
+  tle_pg    a cluster of its own on it, pg_tle preloaded, password checks
+            required, for a module
 """
 
 import json
@@ -42,10 +46,11 @@ def pg():
 def _server_log_on_failure(request):
     """After a failed test that used the cluster, show the server log lines
     it produced, redacted: the failure may be a leak check's."""
-    if "pg" not in request.fixturenames:
+    name = next((n for n in ("pg", "tle_pg") if n in request.fixturenames), None)
+    if name is None:
         yield
         return
-    cluster = request.getfixturevalue("pg")
+    cluster = request.getfixturevalue(name)
     mark = cluster.log_mark()
     yield
     rep = getattr(request.node, "rep_call", None)
@@ -126,6 +131,29 @@ def leaks():
 def bare_pg():
     """A cluster of its own without shared_preload_libraries, for a module."""
     cluster = Cluster(preload=False).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pgtle_install():
+    import pgtle
+    why = pgtle.unavailable()
+    if why:
+        pytest.skip(why)
+    install = pgtle.build_install()
+    sys.stderr.write(f"\npg_tle built in {install.build_seconds:.1f} s\n")
+    try:
+        yield install
+    finally:
+        install.remove()
+
+
+@pytest.fixture(scope="module")
+def tle_pg(pgtle_install):
+    cluster = pgtle_install.cluster().start()
     try:
         yield cluster
     finally:

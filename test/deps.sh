@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install what pg_rotate's build and tests need, on Debian or Ubuntu.
 # Skips what is present; needs root (or sudo) only when something is missing.
+# flex and bison: the pg_tle tests build pg_tle's release source (test/pgtle.py).
 set -euo pipefail
 
 BASE_PACKAGES=(gcc make pkg-config openssl zip unzip time
 	postgresql postgresql-contrib libpq-dev libkrb5-dev
 	libcurl4-openssl-dev libssl-dev libjson-c-dev libcmocka-dev
-	python3-pytest python3-psycopg2 python3-boto3 python3-yaml awscli clang)
+	python3-pytest python3-psycopg2 python3-boto3 python3-yaml awscli clang
+	flex bison)
 MOTO_VENV="${PG_ROTATE_MOTO_VENV:-$HOME/.local/share/pg_rotate/moto}"
 
 say() { printf 'make deps: %s\n' "$*"; }

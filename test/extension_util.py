@@ -33,7 +33,9 @@ def random_password():
 
 class Roles:
     """regress_* roles for one test: a rotator and managed targets, created
-    in the cluster and dropped by drop()."""
+    in the cluster and dropped by drop().  They are created from dbname:
+    where pg_tle requires password checks, a database without them (such
+    as postgres) refuses the rotator's password."""
 
     def __init__(self, pg, dbname, targets=1):
         tag = uuid.uuid4().hex[:8]
@@ -47,7 +49,7 @@ class Roles:
                f"'{scram_verifier(self.rotator_password)}'",
                f"CREATE ROLE {self.unmanaged} LOGIN"]
         sql += [f"CREATE ROLE {t} LOGIN" for t in self.targets]
-        pg.psql(";\n".join(sql) + ";")
+        pg.psql(";\n".join(sql) + ";", dbname=dbname)
         self.grant(dbname)
 
     def grant(self, dbname):

@@ -17,6 +17,7 @@ import re
 import subprocess
 
 from harness import util
+from harness.scenario import Scenario
 
 
 def default_version():
@@ -33,17 +34,36 @@ def create_sql_flavour(pg, dbname):
     pg.psql(f"CREATE EXTENSION pg_rotate VERSION '{sql_version()}'", dbname=dbname)
 
 
+def scenario(pg, moto, managed=True, create=create_sql_flavour):
+    """A Scenario whose database has the SQL-only flavour, created by
+    create(pg, dbname) before the roles (pg_tle's password check must be
+    registered before a role gets a password), and set up as the README
+    tells a DBA to."""
+    s = Scenario(pg, moto).setup(extension=False, prepare=lambda dbname: create(pg, dbname))
+    admin = s.ident(s.admin_role)
+    sql = [f"GRANT USAGE ON SCHEMA rotate TO {admin}",
+           "GRANT EXECUTE ON FUNCTION rotate.set_password(name, text, text, text),"
+           f" rotate.log_event(name, text, text, text, jsonb) TO {admin}"]
+    if managed:
+        sql.append("INSERT INTO rotate.managed_role (role_name) VALUES ('"
+                   + s.app_role.replace("'", "''") + "')")
+    pg.psql(";\n".join(sql) + ";", dbname=s.dbname)
+    s.enable_auth()
+    return s
+
+
 def regress_tests():
     sqldir = os.path.join(util.REPO, "extension", "test", "sql")
     return sorted(f[:-4] for f in os.listdir(sqldir) if f.endswith(".sql"))
 
 
-def run_regress(pg, outputdir, dbname="contrib_regression"):
-    """The pg_regress suite against the SQL-only flavour in a fresh dbname.
-    Returns the CompletedProcess; diffs are in outputdir/regression.diffs."""
+def run_regress(pg, outputdir, dbname="contrib_regression", create=create_sql_flavour):
+    """The pg_regress suite against the SQL-only flavour in a fresh dbname,
+    where create(pg, dbname) creates it.  Returns the CompletedProcess;
+    diffs are in outputdir/regression.diffs."""
     pg.psql(f"DROP DATABASE IF EXISTS {dbname}")
     pg.psql(f"CREATE DATABASE {dbname}")
-    create_sql_flavour(pg, dbname)
+    create(pg, dbname)
     pgxs = util.run([os.environ.get("PG_CONFIG", "pg_config"), "--pgxs"]).stdout.strip()
     pg_regress = os.path.join(os.path.dirname(pgxs), "..", "test", "regress", "pg_regress")
     argv = [pg_regress, "--inputdir=test", f"--outputdir={outputdir}", "--use-existing",
@@ -53,8 +73,9 @@ def run_regress(pg, outputdir, dbname="contrib_regression"):
                           text=True, timeout=300)
 
 
-# A stand-in for pg_tle: pgtle.install_extension with pg_tle 1.5's signature
-# that records its arguments instead of registering anything.
+# A stand-in for pg_tle where it cannot be built: pgtle.install_extension
+# with pg_tle 1.5's signature that records its arguments instead of
+# registering anything, and no extension registered yet.
 PGTLE_STANDIN = """
 CREATE SCHEMA pgtle;
 CREATE TABLE pgtle.captured (name text, version text, description text,
@@ -66,21 +87,28 @@ RETURNS boolean LANGUAGE sql AS $$
     INSERT INTO pgtle.captured VALUES (name, version, description, ext, requires, schema);
     SELECT true;
 $$;
+CREATE FUNCTION pgtle.available_extension_versions(OUT name name, OUT version text)
+RETURNS SETOF record LANGUAGE sql AS $$ SELECT NULL::name, NULL::text WHERE false $$;
 """
 
-# Everything an install creates in schema rotate, one JSON object per line:
-# functions with signature, result, security, settings, volatility, ACL and
-# comment; tables and views with columns, constraints, indexes, triggers,
-# view definitions and ACLs; sequences; what pg_dump keeps.
+# Everything an install creates in schema rotate and in the schemas it
+# creates, one JSON object per line: functions with signature, result,
+# security, settings, volatility, ACL and comment; tables and views with
+# columns, constraints, indexes, triggers, view definitions and ACLs;
+# sequences; schemas with their ACL and comment; what pg_dump keeps.
 SNAPSHOT = r"""
-WITH ext AS (SELECT oid, extconfig, extnamespace FROM pg_extension WHERE extname = 'pg_rotate')
+WITH ext AS (SELECT oid, extconfig, extnamespace FROM pg_extension WHERE extname = 'pg_rotate'),
+ns AS (SELECT extnamespace AS oid FROM ext
+       UNION SELECT d.objid FROM pg_depend d, ext
+              WHERE d.classid = 'pg_namespace'::regclass AND d.deptype = 'e'
+                AND d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid)
 SELECT json_build_object('kind', 'function', 'name', p.oid::regprocedure::text,
          'returns', pg_get_function_result(p.oid), 'language', l.lanname,
          'secdef', p.prosecdef, 'config', p.proconfig, 'volatile', p.provolatile,
          'strict', p.proisstrict, 'acl', p.proacl::text[],
          'comment', obj_description(p.oid, 'pg_proc'))::text
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
- WHERE p.pronamespace = 'rotate'::regnamespace
+ WHERE p.pronamespace IN (SELECT oid FROM ns)
 UNION ALL
 SELECT json_build_object('kind', 'relation', 'name', c.oid::regclass::text,
          'relkind', c.relkind, 'acl', c.relacl::text[],
@@ -101,11 +129,12 @@ SELECT json_build_object('kind', 'relation', 'name', c.oid::regclass::text,
                                                         'enabled', t.tgenabled) ORDER BY t.tgname)
                         FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal))::text
   FROM pg_class c
- WHERE c.relnamespace = 'rotate'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+ WHERE c.relnamespace IN (SELECT oid FROM ns) AND c.relkind IN ('r', 'v', 'S')
 UNION ALL
-SELECT json_build_object('kind', 'schema', 'acl', n.nspacl::text[],
-         'extension_schema', (SELECT extnamespace::regnamespace::text FROM ext))::text
-  FROM pg_namespace n WHERE n.nspname = 'rotate'
+SELECT json_build_object('kind', 'schema', 'name', n.nspname, 'acl', n.nspacl::text[],
+         'comment', obj_description(n.oid, 'pg_namespace'),
+         'extension_schema', n.oid = (SELECT extnamespace FROM ext))::text
+  FROM pg_namespace n WHERE n.oid IN (SELECT oid FROM ns)
 UNION ALL
 SELECT json_build_object('kind', 'config_dump',
          'tables', (SELECT array_agg(x::regclass::text ORDER BY x::regclass::text)

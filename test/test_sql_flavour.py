@@ -11,8 +11,8 @@ import psycopg2
 import pytest
 
 from harness import leakscan, util
-from harness.scenario import Scenario
 
+import pgtle
 import sql_flavour
 from extension_util import Roles, random_password, scram_parts
 
@@ -28,13 +28,6 @@ def test_regress_suite_passes_against_the_sql_flavour(bare_pg, tmp_path):
             assert "pg_rotate flavour: SQL-only" in f.read(), name
 
 
-def make_pg_tle():
-    util.run(["make", "-s", "pg_tle"], cwd=util.REPO, timeout=120)
-    build = os.path.join(util.REPO, "build")
-    return (os.path.join(build, "pg_rotate--pg_tle-install.sql"),
-            os.path.join(build, "pg_rotate--pg_tle-uninstall.sql"))
-
-
 def installed_sql_flavour_script(pg):
     sharedir = util.run([os.environ.get("PG_CONFIG", "pg_config"), "--sharedir"]).stdout.strip()
     path = os.path.join(sharedir, "extension", f"pg_rotate--{sql_flavour.sql_version()}.sql")
@@ -47,7 +40,7 @@ def test_pg_tle_installer_registers_what_the_ordinary_install_creates(bare_pg):
     passes the SQL-only flavour's script; created as an extension, that
     script makes the same objects as the C install, but for the documented
     differences."""
-    install, uninstall = make_pg_tle()
+    install, uninstall = pgtle.make_installer()
     pg = bare_pg
     dbs = {"tle": "t_pgtle_standin", "sql": "t_sql_flavour", "c": "t_c_flavour"}
     for db in dbs.values():
@@ -92,10 +85,19 @@ def test_pg_tle_installer_registers_what_the_ordinary_install_creates(bare_pg):
         c_objs = sql_flavour.snapshot(pg, dbs["c"])
 
         helper = ("function", "rotate.audit_append(text,name,text,text,jsonb)")
-        assert set(sql_objs) - set(c_objs) == {helper}
+        # pg_tle's password check, which every role runs (flavour_sql_passcheck.sql)
+        passcheck = ("function", "rotate_hook.passcheck(text,text,anyenum,"
+                     "timestamp with time zone,boolean)")
+        is_managed = ("function", "rotate_hook.is_managed(text)")
+        hook_schema = ("schema", "rotate_hook")
+        assert set(sql_objs) - set(c_objs) == {helper, passcheck, is_managed, hook_schema}
         assert set(c_objs) - set(sql_objs) == set()
         assert sql_objs[helper]["secdef"]
         assert not [a for a in sql_objs[helper]["acl"] if a.startswith("=")]   # not PUBLIC
+        assert not sql_objs[passcheck]["secdef"] and sql_objs[is_managed]["secdef"]
+        for key in (passcheck, is_managed):
+            assert "=X/postgres" in sql_objs[key]["acl"], key
+        assert "=U/postgres" in sql_objs[hook_schema]["acl"]
         for key, c in c_objs.items():
             s = dict(sql_objs[key])
             c = dict(c)
@@ -104,6 +106,9 @@ def test_pg_tle_installer_registers_what_the_ordinary_install_creates(bare_pg):
                 c.pop("language")
             if key == ("function", "rotate.audit_log_append_only()"):
                 # PL/pgSQL resolves names at run time: its search_path is fixed
+                assert s.pop("config") == ["search_path=pg_catalog, pg_temp"]
+                assert c.pop("config") is None
+            if key == ("function", "rotate.enforcement()"):
                 assert s.pop("config") == ["search_path=pg_catalog, pg_temp"]
                 assert c.pop("config") is None
             if key == ("function", "rotate.managed_role_audit()"):
@@ -118,7 +123,7 @@ def test_pg_tle_installer_registers_what_the_ordinary_install_creates(bare_pg):
 
 
 def test_pg_tle_installer_says_when_pg_tle_is_missing(bare_pg):
-    install, _ = make_pg_tle()
+    install, _ = pgtle.make_installer()
     bare_pg.psql("DROP DATABASE IF EXISTS t_no_pgtle; CREATE DATABASE t_no_pgtle")
     try:
         with open(install) as f:
@@ -127,23 +132,6 @@ def test_pg_tle_installer_says_when_pg_tle_is_missing(bare_pg):
         assert "pg_tle 1.5.0 or later is not installed" in proc.stderr
     finally:
         bare_pg.psql("DROP DATABASE IF EXISTS t_no_pgtle", check=False)
-
-
-def sql_flavour_scenario(pg, moto, managed=True):
-    """A Scenario whose database has the SQL-only flavour, set up as the
-    README tells a DBA to."""
-    s = Scenario(pg, moto).setup(extension=False)
-    sql_flavour.create_sql_flavour(pg, s.dbname)
-    admin = s.ident(s.admin_role)
-    sql = [f"GRANT USAGE ON SCHEMA rotate TO {admin}",
-           "GRANT EXECUTE ON FUNCTION rotate.set_password(name, text, text, text),"
-           f" rotate.log_event(name, text, text, text, jsonb) TO {admin}"]
-    if managed:
-        sql.append("INSERT INTO rotate.managed_role (role_name) VALUES ('"
-                   + s.app_role.replace("'", "''") + "')")
-    pg.psql(";\n".join(sql) + ";", dbname=s.dbname)
-    s.enable_auth()
-    return s
 
 
 def verifier_parts(pg, role):
@@ -155,7 +143,7 @@ def verifier_parts(pg, role):
 
 def test_full_rotation_with_the_client_and_no_secret_in_the_server_log(
         bare_pg, moto_clean, client_bin):
-    s = sql_flavour_scenario(bare_pg, moto_clean)
+    s = sql_flavour.scenario(bare_pg, moto_clean)
     try:
         mark = bare_pg.log_mark()
         proc = s.run(client_bin, "rotate", "--secret-id", s.app_secret, "--json")
@@ -186,7 +174,7 @@ def test_full_rotation_with_the_client_and_no_secret_in_the_server_log(
 
 def test_refusal_reaches_the_client_but_leaves_no_audit_row(bare_pg, moto_clean, client_bin):
     """Documented difference: the SQL-only flavour cannot keep a denied row."""
-    s = sql_flavour_scenario(bare_pg, moto_clean, managed=False)
+    s = sql_flavour.scenario(bare_pg, moto_clean, managed=False)
     try:
         proc = s.run(client_bin, "rotate", "--secret-id", s.app_secret)
         assert proc.returncode != 0

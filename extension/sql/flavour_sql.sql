@@ -8,9 +8,11 @@
  * Same interface, policy rules, SQLSTATEs and messages as the C flavour.
  * What it cannot do, because only C can:
  *
- *	- ban self-change: that takes a ProcessUtility hook in every session.
- *	  A managed role can still run ALTER ROLE ... PASSWORD on itself; the
- *	  audit rows say "enforcement": "off".
+ *	- ban self-change without help: that takes a ProcessUtility hook in
+ *	  every session.  Under pg_tle, its password check hook does most of
+ *	  it (flavour_sql_passcheck.sql); elsewhere a managed role can still
+ *	  run ALTER ROLE ... PASSWORD on itself.  Audit rows say which
+ *	  (rotate.enforcement()).
  *	- keep the "denied" row of a refusal: the ERROR rolls back everything
  *	  the caller's transaction wrote, and only C can commit the row in a
  *	  transaction of its own (a background worker).  A refusal is in the
@@ -187,9 +189,10 @@ BEGIN
 			EXIT policy;
 		END IF;
 
-		IF current_setting('pg_rotate_sql.off_logged', true) IS DISTINCT FROM 'on' THEN
+		IF current_setting('pg_rotate_sql.off_logged', true) IS DISTINCT FROM 'on' AND
+		   rotate.enforcement()->>'state' = 'off' THEN
 			RAISE LOG 'pg_rotate is the SQL-only flavour: managed roles can still change their own passwords'
-				USING HINT = 'The ban on self-change needs the C flavour, preloaded through shared_preload_libraries.';
+				USING HINT = 'The ban on self-change needs pg_tle''s password check or the C flavour: see rotate.enforcement().';
 			PERFORM set_config('pg_rotate_sql.off_logged', 'on', false);
 		END IF;
 
@@ -334,7 +337,8 @@ BEGIN
 		END IF;
 
 		RETURN rotate.audit_append('password_set', target, secret_id, version_id,
-								   '{"enforcement": "off"}');
+								   jsonb_build_object('enforcement',
+													  rotate.enforcement()->>'state'));
 	END policy;
 
 	-- a refusal: no audit row, it would be rolled back with the caller

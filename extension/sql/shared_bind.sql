@@ -8,6 +8,8 @@ COMMENT ON FUNCTION rotate.set_password(name, text, text, text) IS
 	'set an allow-listed role''s password to a SCRAM-SHA-256 verifier; returns the audit row id';
 COMMENT ON FUNCTION rotate.log_event(name, text, text, text, jsonb) IS
 	'record a later rotation step (tested, finished, rolled_back, failed); returns the audit row id';
+COMMENT ON FUNCTION rotate.enforcement() IS
+	'is the ban on self-change in force here? {flavour, mechanism, state: on or off, why}';
 
 REVOKE ALL ON FUNCTION rotate.set_password(name, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION rotate.log_event(name, text, text, text, jsonb) FROM PUBLIC;

@@ -69,11 +69,15 @@ class Cluster:
     superuser = "postgres"
     host = "127.0.0.1"
 
-    def __init__(self, basedir=None, port=None, preload=True):
+    def __init__(self, basedir=None, port=None, preload=True, bindir=None, settings=None):
+        """preload: put pg_rotate into shared_preload_libraries.  bindir: the
+        server's bin directory (default: pg_config's).  settings: more
+        postgresql.conf lines, {name: value as written in the file}."""
         self.basedir = basedir
         self.port = port
         self.preload = preload
-        self.bindir = None
+        self.bindir = bindir
+        self.settings = dict(settings or {})
         self.running = False
 
     # Paths derived from basedir.
@@ -100,7 +104,7 @@ class Cluster:
 
     def start(self):
         """initdb, configure and start; on any failure the directory is removed."""
-        self.bindir = pg_bindir()
+        self.bindir = self.bindir or pg_bindir()
         self.basedir = self.basedir or tempfile.mkdtemp(prefix="pg_rotate-test-")
         try:
             os.chmod(self.basedir, 0o755)
@@ -139,7 +143,8 @@ class Cluster:
                 "max_connections = 200\n"
                 "fsync = off\n"
                 "synchronous_commit = off\n"
-                "full_page_writes = off\n")
+                "full_page_writes = off\n"
+                + "".join(f"{k} = {v}\n" for k, v in self.settings.items()))
         with open(os.path.join(self.datadir, "pg_hba.conf"), "w") as f:
             f.write(HBA)
 

@@ -61,9 +61,14 @@ class Scenario:
         self.sm = moto.boto3_client()
 
     # ----- set-up -------------------------------------------------------
-    def setup(self, extension=True, managed=True, app_secret_extra=None):
+    def setup(self, extension=True, managed=True, app_secret_extra=None, prepare=None):
+        """prepare(dbname), if given, runs between creating the database and
+        creating the roles: where pg_tle requires password checks, the
+        roles' passwords are refused until they are registered there."""
         pg = self.pg
         pg.psql(f'CREATE DATABASE "{self.dbname}"')
+        if prepare is not None:
+            prepare(self.dbname)
         conn = pg.connect(dbname=self.dbname)
         with conn.cursor() as cur:
             quiet_session(cur)
