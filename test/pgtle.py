@@ -102,8 +102,11 @@ class Install:
         util.run(["tar", "-xzf", TARBALL, "-C", src])
         [top] = os.listdir(src)
         make = ["make", "-C", os.path.join(src, top), f"PG_CONFIG={self.pg_config}"]
-        util.run(make + ["-j2"], timeout=600)
-        util.run(make + ["install"], timeout=300)
+        # not our make's variables (PG_CONFIG, SANITIZE, ...) when make check runs this
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+        util.run(make + ["-j2"], env=env, timeout=600)
+        util.run(make + ["install"], env=env, timeout=300)
         # the server runs as the postgres OS user when the tests run as root
         subprocess.run(["chmod", "-R", "a+rX", self.basedir], check=True)
         self.build_seconds = time.monotonic() - started

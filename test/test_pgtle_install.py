@@ -5,11 +5,15 @@ the client, the update from the released 1.0 through pg_tle's update path,
 and DROP EXTENSION."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import uuid
 
 import pytest
 
-from harness import leakscan
+from harness import leakscan, util
 
 import pgtle
 import sql_flavour
@@ -54,10 +58,11 @@ def test_regress_suite_passes_with_the_password_check_registered(tle_pg, tmp_pat
     tle_pg.psql("DROP DATABASE IF EXISTS contrib_regression WITH (FORCE)")
 
 
-def test_full_rotation_with_the_client(tle_pg, moto_clean, client_bin):
+def test_full_rotation_with_the_client(pgtle_install, tle_pg, moto_clean, client_bin):
     """The client's rotation against the pg_tle flavour: the audit row says
     enforcement is on, the rotated role still cannot change its password,
-    and no secret reaches the server log."""
+    and no secret reaches the server log.  (pgtle_install first: without
+    pg_tle, skip before moto_server starts.)"""
     s = sql_flavour.scenario(tle_pg, moto_clean, create=pgtle.create_pg_rotate)
     try:
         mark = tle_pg.log_mark()
@@ -165,3 +170,20 @@ def test_drop_extension_unregisters_the_password_check(tle_pg):
                        dbname=db).strip() == "0"
     finally:
         drop_db(pg, db)
+
+
+def test_without_pg_tle_source_the_tests_skip_and_say_why(tmp_path):
+    """In a checkout with no ../shared beside it (a user's clone), the pg_tle
+    tests are skipped with a one-line reason; they start nothing."""
+    checkout = tmp_path / "pg_rotate"
+    shutil.copytree(os.path.join(util.REPO, "test"), checkout / "test",
+                    ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                           "test/test_pgtle_passcheck.py"], cwd=checkout,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    missing = tmp_path / "shared" / "pg_tle" / "pg_tle-1.5.2.tar.gz"
+    reason = (f"pg_tle's source is not here ({missing}: ../shared/pg_tle beside the checkout)")
+    skipped = [line for line in proc.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert skipped and all(line.endswith(reason) for line in skipped), proc.stdout
+    assert "7 skipped" in proc.stdout, proc.stdout
