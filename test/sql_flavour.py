@@ -12,11 +12,12 @@ flavour's own ALTER ROLE as a superuser's direct change, and its log hook
 would hide what the SQL flavour lets reach the log).
 """
 
+import json
 import os
 import re
 import subprocess
 
-from harness import util
+from harness import leakscan, util
 from harness.scenario import Scenario
 
 
@@ -50,6 +51,46 @@ def scenario(pg, moto, managed=True, create=create_sql_flavour):
     pg.psql(";\n".join(sql) + ";", dbname=s.dbname)
     s.enable_auth()
     return s
+
+
+def verifier_parts(pg, role):
+    """role's stored verifier and each of its parts."""
+    verifier = pg.psql(f"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'").strip()
+    assert verifier.startswith("SCRAM-SHA-256$")
+    head, keys = verifier.split("$", 1)[1].split("$")
+    return [verifier, head.split(":")[1]] + keys.split(":")
+
+
+def rotate_with_the_client(pg, s, client_bin, enforcement):
+    """One rotation of scenario s with the client, checked: the new password
+    works and the old one not, AWSCURRENT and AWSPREVIOUS moved, the audit
+    rows (password_set saying "enforcement": enforcement) chain, and no
+    secret is in the server log, the client's stderr or the audit log.
+    Returns the new password."""
+    mark = pg.log_mark()
+    proc = s.run(client_bin, "rotate", "--secret-id", s.app_secret, "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result["outcome"] == "rotated"
+    current = s.version_with("AWSCURRENT")
+    new_password = s.password("AWSCURRENT")
+    assert new_password != s.initial_password
+    assert s.value("AWSPREVIOUS")["password"] == s.initial_password
+    assert s.can_login(new_password) and not s.can_login(s.initial_password)
+
+    events = {r["event"]: r for r in s.audit() if r["version_id"] == current}
+    assert {"password_set", "tested", "finished"} <= set(events)
+    assert events["password_set"]["detail"] == {"enforcement": enforcement}
+    assert events["password_set"]["actor"] == s.admin_role
+    assert s.audit_chain_ok()
+
+    log = pg.log_since(mark)
+    assert "rotate.set_password" in log          # log_statement = 'all' saw the call
+    secrets = [new_password, s.initial_password, s.admin_password]
+    secrets += verifier_parts(pg, s.app_role)
+    leakscan.assert_no_leaks(secrets, {"server log": log, "client stderr": proc.stderr})
+    leakscan.assert_no_leaks(secrets, {"rotate.audit_log": json.dumps(s.audit(), default=str)})
+    return new_password
 
 
 def regress_tests():

@@ -4,16 +4,16 @@ pg_regress suite with the password check registered, a full rotation with
 the client, the update from the released 1.0 through pg_tle's update path,
 and DROP EXTENSION."""
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import uuid
 
+import psycopg2
 import pytest
 
-from harness import leakscan, util
+from harness import util
 
 import pgtle
 import sql_flavour
@@ -65,34 +65,16 @@ def test_full_rotation_with_the_client(pgtle_install, tle_pg, moto_clean, client
     pg_tle, skip before moto_server starts.)"""
     s = sql_flavour.scenario(tle_pg, moto_clean, create=pgtle.create_pg_rotate)
     try:
-        mark = tle_pg.log_mark()
-        proc = s.run(client_bin, "rotate", "--secret-id", s.app_secret, "--json")
-        assert proc.returncode == 0, proc.stderr
-        assert json.loads(proc.stdout.splitlines()[-1])["outcome"] == "rotated"
-        current = s.version_with("AWSCURRENT")
-        new_password = s.password("AWSCURRENT")
-        assert s.can_login(new_password) and not s.can_login(s.initial_password)
-        events = {r["event"]: r for r in s.audit() if r["version_id"] == current}
-        assert {"password_set", "tested", "finished"} <= set(events)
-        assert events["password_set"]["detail"] == {"enforcement": "on"}
-        assert events["password_set"]["actor"] == s.admin_role
-        assert s.audit_chain_ok()
-        log = tle_pg.log_since(mark)
-
+        new_password = sql_flavour.rotate_with_the_client(tle_pg, s, client_bin, enforcement="on")
         conn = tle_pg.connect(user=s.app_role, password=new_password, dbname=s.dbname)
         with conn.cursor() as cur:
-            with pytest.raises(Exception) as err:
+            with pytest.raises(psycopg2.Error) as err:
                 cur.execute(f"ALTER ROLE {s.ident(s.app_role)} PASSWORD %s",
                             (scram_verifier(random_password()),))
         conn.close()
         assert err.value.pgcode == "42501", err.value.pgerror
         assert "cannot change its own password" in err.value.pgerror
         assert s.can_login(new_password)
-
-        verifier = tle_pg.psql("SELECT rolpassword FROM pg_authid"
-                               f" WHERE rolname = '{s.app_role}'").strip()
-        secrets = [new_password, s.initial_password, s.admin_password, verifier]
-        leakscan.assert_no_leaks(secrets, {"server log": log, "client stderr": proc.stderr})
     finally:
         s.teardown()
 
