@@ -8,7 +8,9 @@ and lib directories relative to its binaries, so a copy of bindir, pkglibdir
 and sharedir (every other directory pg_config names linked to the original),
 without pg_rotate's files, is a server of its own: whatever order the flavours
 are installed in, and without touching the system's directories.  It is built
-once per test session (see the pgtle_install fixture in conftest.py).
+once per test session (see the pgtle_install fixture in conftest.py); the one
+test of a self-managed server with both pg_tle and pg_rotate's files builds
+its own copy, with those files.
 """
 
 import hashlib
@@ -61,9 +63,10 @@ def remove_pg_rotate(pkglibdir, sharedir):
     shutil.rmtree(os.path.join(pkglibdir, "bitcode", "pg_rotate"), ignore_errors=True)
 
 
-def relocate(pg_config, root):
+def relocate(pg_config, root, keep_pg_rotate=False):
     """Copy the installation pg_config describes under root (same absolute
-    paths below it) and return the copy's pg_config."""
+    paths below it), without pg_rotate's files unless keep_pg_rotate, and
+    return the copy's pg_config."""
     copied = [pg_config_value(pg_config, k) for k in COPIED]
     for d in copied:
         shutil.copytree(d, root + d, symlinks=True)
@@ -74,15 +77,20 @@ def relocate(pg_config, root):
             if not os.path.exists(os.path.dirname(root + d)):
                 os.makedirs(os.path.dirname(root + d))
             os.symlink(d, root + d)
-    remove_pg_rotate(root + copied[1], root + copied[2])
+    if not keep_pg_rotate:
+        remove_pg_rotate(root + copied[1], root + copied[2])
     return root + os.path.join(copied[0], "pg_config")
 
 
 class Install:
-    """PostgreSQL with pg_tle and without pg_rotate, in a directory of its own."""
+    """PostgreSQL with pg_tle (and without pg_rotate), in a directory of its own."""
 
-    def __init__(self, basedir):
+    def __init__(self, basedir, keep_pg_rotate=False):
+        """keep_pg_rotate: keep the files "make install" put into the
+        installation (a self-managed server with both flavours on disk,
+        where pg_tle cannot register pg_rotate)."""
         self.basedir = basedir
+        self.keep_pg_rotate = keep_pg_rotate
         self.pg_config = None
         self.build_seconds = None
 
@@ -96,7 +104,7 @@ class Install:
         started = time.monotonic()
         pg_config = os.environ.get("PG_CONFIG", "pg_config")
         root = os.path.join(self.basedir, "root")
-        self.pg_config = relocate(pg_config, root)
+        self.pg_config = relocate(pg_config, root, self.keep_pg_rotate)
         src = os.path.join(self.basedir, "src")
         os.makedirs(src)
         util.run(["tar", "-xzf", TARBALL, "-C", src])
@@ -183,13 +191,13 @@ def set_password_check(pg, mode=None, db_name=None):
                     what="pg_tle's settings to reload")
 
 
-def build_install():
+def build_install(keep_pg_rotate=False):
     """An Install in a new temporary directory named after its cache key."""
     pg_config = os.environ.get("PG_CONFIG", "pg_config")
     basedir = tempfile.mkdtemp(prefix=cache_key(pg_config) + "-")
     os.chmod(basedir, 0o755)
     try:
-        return Install(basedir).build()
+        return Install(basedir, keep_pg_rotate).build()
     except BaseException:
         shutil.rmtree(basedir, ignore_errors=True)
         raise

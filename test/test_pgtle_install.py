@@ -154,6 +154,43 @@ def test_drop_extension_unregisters_the_password_check(tle_pg):
         drop_db(pg, db)
 
 
+def test_flavour_switches_register_and_unregister_the_password_check(pgtle_install):
+    """A self-managed server with pg_tle and pg_rotate's files: the SQL-only
+    flavour from its file registers the password check; switching to the C
+    flavour unregisters it (pg_tle refuses to drop a registered function)
+    and drops its schema; switching back registers it again.  The C
+    flavour registers none, so with require (and the library not
+    preloaded) pg_tle refuses its set_password's change too."""
+    install = pgtle.build_install(keep_pg_rotate=True)
+    pg = install.cluster().start()
+    db = "t_switch"
+    try:
+        pgtle.create_database(pg, db)
+        version = sql_flavour.default_version()
+        pg.psql(f"CREATE EXTENSION pg_rotate VERSION '{version}-sql'", dbname=db)
+        roles = Roles(pg, db)
+        assert registered(pg, db) == ["rotate_hook.passcheck"]
+
+        pg.psql(f"ALTER EXTENSION pg_rotate UPDATE TO '{version}'", dbname=db)
+        assert registered(pg, db) == []
+        assert pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'rotate_hook'",
+                       dbname=db).strip() == "0"
+        assert pg.psql("SELECT rotate.enforcement()->>'flavour'", dbname=db).strip() == "C"
+        proc = pg.psql(f"SET ROLE {roles.rotator}; SELECT rotate.set_password("
+                       f"'{roles.targets[0]}', '{scram_verifier(random_password())}')",
+                       dbname=db, check=False)
+        assert proc.returncode == 3
+        assert 'no entries exist in "pgtle.feature_info"' in proc.stderr
+
+        pg.psql(f"ALTER EXTENSION pg_rotate UPDATE TO '{version}-sql'", dbname=db)
+        assert registered(pg, db) == ["rotate_hook.passcheck"]
+        assert chain_ok(pg, db)
+        roles.drop(db)
+    finally:
+        pg.stop()
+        install.remove()
+
+
 def test_without_pg_tle_source_the_tests_skip_and_say_why(tmp_path):
     """In a checkout with no ../shared beside it (a user's clone), the pg_tle
     tests are skipped with a one-line reason; they start nothing."""
