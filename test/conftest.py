@@ -143,12 +143,16 @@ def pgtle_install():
     why = pgtle.unavailable()
     if why:
         pytest.skip(why)
+    pg_config = os.environ.get("PG_CONFIG", "pg_config")
+    before = pgtle.extension_files(pg_config)
     install = pgtle.build_install()
     sys.stderr.write(f"\npg_tle built in {install.build_seconds:.1f} s\n")
     try:
         yield install
     finally:
         install.remove()
+    # the system's installation is as the tests found it
+    assert pgtle.extension_files(pg_config) == before
 
 
 @pytest.fixture(scope="module")

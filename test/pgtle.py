@@ -50,6 +50,19 @@ def cache_key(pg_config):
     return f"pg_tle-{digest}-pg{version}"
 
 
+def extension_files(pg_config):
+    """{path: mtime} of pg_rotate's and pg_tle's files in the installation
+    pg_config describes: what the pg_tle tests must leave as they found it."""
+    found = {}
+    for d in (os.path.join(pg_config_value(pg_config, "sharedir"), "extension"),
+              pg_config_value(pg_config, "pkglibdir")):
+        for name in os.listdir(d):
+            if name.startswith(("pg_rotate", "pg_tle")):
+                path = os.path.join(d, name)
+                found[path] = os.lstat(path).st_mtime_ns
+    return found
+
+
 def remove_pg_rotate(pkglibdir, sharedir):
     """Take pg_rotate's files out of a copied installation."""
     extdir = os.path.join(sharedir, "extension")

@@ -20,6 +20,10 @@ def test_works_without_preload_and_says_enforcement_is_off(bare_pg):
     assert "pg_rotate is not in shared_preload_libraries" in pg.log_since(mark)
     assert pg.psql("SELECT detail->>'enforcement' FROM rotate.audit_log"
                    " WHERE event = 'password_set'").strip() == "off"
+    # and so does rotate.enforcement(), for an auditor
+    assert pg.psql("SELECT e->>'flavour', e->>'state', e->>'why' FROM rotate.enforcement() e"
+                   ).strip() == ("C|off|pg_rotate is not in shared_preload_libraries:"
+                                 " add it and restart the server.")
     # denials are still recorded past the rollback
     pg.psql("SET SESSION AUTHORIZATION regress_rotator;"
             "SELECT rotate.set_password('regress_app', 'plaintext');", check=False)

@@ -351,3 +351,27 @@ def test_refused_plaintext_never_reaches_the_server_log(tle_pg, tle_db, roles):
     log = pg.log_since(mark)
     assert log.count(SELF.format(app=app)) == 2
     leakscan.assert_no_leaks([plain, other, verifier], {"server log": log})
+
+
+def test_faked_settings_do_not_turn_enforcement_on(tle_pg, tle_db, roles):
+    """pg_tle installed and its check registered, but the library no longer
+    preloaded: pgtle.* are then placeholders anyone may SET in a session,
+    and the rotation role setting them does not make its rows say that the
+    ban is on.  (Last in this module: it restarts the cluster twice.)"""
+    pg, db = tle_pg, tle_db
+    fake = "SET pgtle.enable_password_check = 'require'; SET pgtle.passcheck_db_name = '';"
+    pg.psql("ALTER SYSTEM RESET shared_preload_libraries")
+    pg.restart()
+    try:
+        mark = last_id(pg, db)
+        out = pg.psql(f"SET ROLE {roles.rotator}; {fake}"
+                      "SELECT e->>'state', e->>'why' FROM rotate.enforcement() e;"
+                      f"SELECT rotate.set_password('{roles.app}',"
+                      f" '{scram_verifier(random_password())}')", dbname=db)
+        assert out.splitlines()[0] == ("off|pg_tle is not loaded: add it to shared_preload_libraries"
+                                       " (the parameter group on RDS) and restart.")
+        assert audit(pg, db, mark) == [f'password_set|{roles.app}|{{"enforcement": "off"}}']
+    finally:
+        pg.psql("ALTER SYSTEM SET shared_preload_libraries = 'pg_tle'")
+        pg.restart()
+    assert enforcement(pg, db)[1] == "on"
