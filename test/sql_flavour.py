@@ -1,7 +1,9 @@
 """Helpers for the tests of the SQL-only flavour (extension/sql/flavour_sql.sql):
-installing it as an ordinary extension, a stand-in for pg_tle's
-install_extension, running the pg_regress suite, and a catalog snapshot of
-the extension's objects for comparing two installs.
+installing it as an ordinary extension, a rotation scenario and one checked
+rotation with the client, a stand-in for pg_tle's install_extension, running
+the pg_regress suite, and a catalog snapshot of the extension's objects for
+comparing two installs.  The same helpers serve the tests against the real
+pg_tle (pgtle.py), given pgtle.create_pg_rotate as the way to create it.
 
 The SQL-only flavour is installed as version "<default>-sql" of pg_rotate
 (extension/pg_rotate--X.Y-sql.sql, the same text "make pg_tle" hands to

@@ -200,4 +200,3 @@ def test_failed_alter_role_does_not_put_the_verifier_in_the_log(bare_pg):
         holder.close()
         roles.drop("t_alter_fail")
         pg.psql("DROP DATABASE IF EXISTS t_alter_fail", check=False)
-

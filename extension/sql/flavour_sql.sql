@@ -304,6 +304,8 @@ BEGIN
 		/*
 		 * The change itself.  Its error, if any, is re-raised without the
 		 * CONTEXT line, which would quote the statement and the verifier.
+		 * pg_tle's password check (flavour_sql_passcheck.sql) knows
+		 * set_password by this very statement: change both together.
 		 */
 		BEGIN
 			EXECUTE format('ALTER ROLE %I PASSWORD %L', target, verifier);
