@@ -87,8 +87,7 @@ def relocate(pg_config, root, keep_pg_rotate=False):
     for d in sorted({pg_config_value(pg_config, k) for k in LINKED}, key=len):
         if os.path.exists(d) and not os.path.lexists(root + d) and \
                 not any((d + "/").startswith(c + "/") for c in copied):
-            if not os.path.exists(os.path.dirname(root + d)):
-                os.makedirs(os.path.dirname(root + d))
+            os.makedirs(os.path.dirname(root + d), exist_ok=True)
             os.symlink(d, root + d)
     if not keep_pg_rotate:
         remove_pg_rotate(root + copied[1], root + copied[2])
@@ -136,12 +135,12 @@ class Install:
     def remove(self):
         shutil.rmtree(self.basedir, ignore_errors=True)
 
-    def cluster(self, password_check="require", settings=None):
-        """A throwaway cluster on this installation with pg_tle preloaded."""
-        conf = {"shared_preload_libraries": "'pg_tle'",
-                "pgtle.enable_password_check": f"'{password_check}'"}
-        conf.update(settings or {})
-        return Cluster(preload=False, bindir=self.bindir, settings=conf)
+    def cluster(self):
+        """A throwaway cluster on this installation, as README.md's RDS
+        section sets one up: pg_tle preloaded, password checks required."""
+        return Cluster(preload=False, bindir=self.bindir,
+                       settings={"shared_preload_libraries": "'pg_tle'",
+                                 "pgtle.enable_password_check": "'require'"})
 
 
 def make_installer():
@@ -153,8 +152,7 @@ def make_installer():
 
 
 def run_installer(pg, dbname, check=True):
-    """Run make pg_tle's installer in dbname, as psql would (quietly: it
-    holds the whole script)."""
+    """Run make pg_tle's installer in dbname with psql."""
     install, _ = make_installer()
     with open(install) as f:
         return pg.psql(f.read(), dbname=dbname, check=check)

@@ -92,10 +92,14 @@ def set_by_rotator(pg, dbname, roles, verifier):
             dbname=dbname)
 
 
-def assert_refused(err, code, message):
-    assert err is not None, "the change was accepted"
-    assert err.pgcode == code, err.pgerror
-    assert message in err.pgerror, err.pgerror
+def pg_literal(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
+def assert_refused(err, code, message, what="the change"):
+    assert err is not None, f"{what}: accepted"
+    assert err.pgcode == code, f"{what}: {err.pgerror}"
+    assert message in err.pgerror, f"{what}: {err.pgerror}"
 
 
 SELF = 'role "{app}" cannot change its own password'
@@ -120,7 +124,7 @@ def test_self_change_attacks_are_refused_in_the_pg_rotate_database(tle_pg, tle_d
         ("from PL/pgSQL", f"DO $$ BEGIN EXECUTE 'ALTER ROLE {app} PASSWORD ''from plpgsql'''; END $$"),
     ]
     for what, sql in attacks:
-        assert_refused(run_as(pg, db, app, sql), "42501", self_msg), what
+        assert_refused(run_as(pg, db, app, sql), "42501", self_msg, what)
     # with other attributes, PostgreSQL itself refuses first (a role without
     # CREATEROLE may change nothing but its own password)
     err = run_as(pg, db, app, f"ALTER ROLE {app} LOGIN PASSWORD 'x' VALID UNTIL 'infinity'")
@@ -242,10 +246,6 @@ def test_no_one_can_pass_for_set_password(tle_pg, tle_db, roles):
     assert len(verifier) > 255
 
 
-def pg_literal(text):
-    return "'" + text.replace("'", "''") + "'"
-
-
 def test_other_databases_refuse_password_changes_under_require(tle_pg, tle_db, roles):
     """A role belongs to the whole cluster.  With require, a database
     without pg_tle, or with no password check registered, refuses every
@@ -297,7 +297,7 @@ def enforcement(pg, dbname):
 def test_audit_rows_record_the_enforcement_in_force(tle_pg, tle_db, roles):
     """on with require (and with on); off when the setting is off, when
     pg_tle would run the check in a background worker, and when the check
-    is not registered - and then the attack goes through."""
+    is not registered - and then the attack goes through (known gaps)."""
     pg, db, app = tle_pg, tle_db, roles.app
     own = scram_verifier(random_password())
     assert enforcement(pg, db)[:2] == ["SQL-only", "on"]
@@ -324,6 +324,10 @@ def test_audit_rows_record_the_enforcement_in_force(tle_pg, tle_db, roles):
         mark = last_id(pg, db)
         set_by_rotator(pg, db, roles, scram_verifier(random_password()))
         assert audit(pg, db, mark) == [f'password_set|{app}|{{"enforcement": "off"}}']
+        # known gap: the check, in pg_tle's worker, cannot tell the role from the rotator
+        again = scram_verifier(random_password())
+        assert run_as(pg, db, app, f"ALTER ROLE {app} PASSWORD '{again}'") is None
+        assert rolpassword(pg, app) == again
         pgtle.set_password_check(pg, db_name="")
     finally:
         pgtle.set_password_check(pg, mode="require", db_name="")
