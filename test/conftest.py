@@ -143,25 +143,28 @@ def pgtle_install():
     why = pgtle.unavailable()
     if why:
         pytest.skip(why)
-    pg_config = os.environ.get("PG_CONFIG", "pg_config")
-    before = pgtle.extension_files(pg_config)
+    before = pgtle.extension_files()
     install = pgtle.build_install()
     sys.stderr.write(f"\npg_tle built in {install.build_seconds:.1f} s\n")
     try:
+        # the build leaves the system's installation as it found it
+        assert pgtle.extension_files() == before
         yield install
     finally:
         install.remove()
-    # the system's installation is as the tests found it
-    assert pgtle.extension_files(pg_config) == before
 
 
 @pytest.fixture(scope="module")
 def tle_pg(pgtle_install):
+    import pgtle
+    before = pgtle.extension_files()
     cluster = pgtle_install.cluster().start()
     try:
         yield cluster
     finally:
         cluster.stop()
+    # and so do the module's tests, whatever flavour "make install" put there
+    assert pgtle.extension_files() == before
 
 
 def pytest_assertrepr_compare(op, left, right):

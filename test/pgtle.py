@@ -50,9 +50,11 @@ def cache_key(pg_config):
     return f"pg_tle-{digest}-pg{version}"
 
 
-def extension_files(pg_config):
+def extension_files():
     """{path: mtime} of pg_rotate's and pg_tle's files in the installation
-    pg_config describes: what the pg_tle tests must leave as they found it."""
+    of PG_CONFIG (or pg_config): what the pg_tle tests must leave as they
+    found it."""
+    pg_config = os.environ.get("PG_CONFIG", "pg_config")
     found = {}
     for d in (os.path.join(pg_config_value(pg_config, "sharedir"), "extension"),
               pg_config_value(pg_config, "pkglibdir")):
