@@ -8,15 +8,16 @@
  * server logs every statement before it runs, including
  * "SELECT rotate.set_password('app', 'SCRAM-SHA-256$4096:...')" and, for
  * the extended protocol, its parameters in a DETAIL (or CONTEXT) line.
- * Nothing inside set_password can prevent that, but a log hook can.  In the
- * message, detail, context and internal query of every log entry:
+ * Nothing inside set_password can prevent that, but a log hook can.  In
+ * every log entry:
  *
  *	- the string literal after the keyword PASSWORD becomes '<redacted>'
  *	  (ALTER ROLE ... [ENCRYPTED] PASSWORD 'x', CREATE ROLE, CREATE USER
  *	  MAPPING ... OPTIONS (password 'x')): log_statement logs a managed
  *	  role's ALTER ROLE ... PASSWORD 'plaintext' before the self-change
  *	  hook refuses it;
- *	- when the statement mentions set_password, every string literal and
+ *	- when the statement mentions set_password (for EXECUTE of a prepared
+ *	  call, its "prepare:" detail does), every string literal and
  *	  parameter value becomes '<redacted>': a verifier can be put together
  *	  inside the call ('SCRAM-SHA-256$' || '4096:...'), so its text need
  *	  not hold a verifier at all;
@@ -26,13 +27,18 @@
  *	  which skips colons) and blanks inside the base64 parts (which its
  *	  decoder skips);
  * and the STATEMENT line is left out when the statement holds any of these.
+ * Literals are looked for where a statement or its parameters can be
+ * quoted: the message and detail of LOG entries (log_statement's and the
+ * durations'), the context and the internal query; an error's message,
+ * detail and hint, which the client reads too, lose verifiers only.
  *
  * A literal's end is found the way the server's lexer finds it, except
  * that a backslash always escapes: when standard_conforming_strings is on
  * that hides more than the literal, never less.  What it cannot see: a
  * password inside a longer literal ('host=x password=y' given to dblink),
- * or a plaintext in a parameter of a statement that does not mention
- * set_password (ALTER ROLE takes no parameters).
+ * a verifier put together in a statement that calls set_password through
+ * a function of its own, or a plaintext in a parameter of a statement that
+ * does not mention set_password (ALTER ROLE takes no parameters).
  *
  * Installed whenever the module is loaded; complete only when preloaded
  * (otherwise the first statement of a session is logged before the
@@ -355,7 +361,10 @@ pg_rotate_emit_log_hook(ErrorData *edata)
 {
 	if (pg_rotate_redact_log)
 	{
-		bool		call = mentions_set_password(debug_query_string);
+		/* EXECUTE of a prepared call names it in its "prepare:" detail */
+		bool		call = mentions_set_password(debug_query_string) ||
+			mentions_set_password(edata->message) ||
+			mentions_set_password(edata->detail);
 		Literals	quoted = call ? LITERALS_ALL : LITERALS_PASSWORD;
 		Literals	in_log;
 

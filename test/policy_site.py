@@ -25,15 +25,18 @@ class Site:
     call set_password, and helpers that return the error they hit (or
     None) so that a test can assert both what happened and why."""
 
-    def __init__(self, pg, kind):
+    def __init__(self, pg, flavour="c", version=None):
+        """flavour: "c" or "sql"; version: an older one to install (the
+        default version otherwise).  The hooks are on when pg preloads."""
         self.pg = pg
-        self.kind = kind
-        self.flavour = "sql" if kind.startswith("sql") else "c"
-        self.hooks = kind == "c-preloaded"
+        self.flavour = flavour
+        self.hooks = pg.preload and flavour == "c"
         self.db = "t_pol_" + uuid.uuid4().hex[:10]
         self.tag = uuid.uuid4().hex[:6]
         pg.psql(f"CREATE DATABASE {self.db}")
-        if self.flavour == "sql":
+        if version:
+            pg.psql(f"CREATE EXTENSION pg_rotate VERSION '{version}'", dbname=self.db)
+        elif flavour == "sql":
             sql_flavour.create_sql_flavour(pg, self.db)
         else:
             pg.psql("CREATE EXTENSION pg_rotate", dbname=self.db)
@@ -98,7 +101,7 @@ class Site:
 @pytest.fixture(params=SITES)
 def site(request):
     pg = request.getfixturevalue("pg" if request.param == "c-preloaded" else "bare_pg")
-    s = Site(pg, request.param)
+    s = Site(pg, request.param.split("-")[0])
     try:
         yield s
     finally:

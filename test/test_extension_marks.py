@@ -17,7 +17,6 @@ import uuid
 
 import pytest
 
-import sql_flavour
 from extension_util import random_password, scram_verifier
 from policy_site import Site, assert_refused, attempt_takeover, site  # noqa: F401
 
@@ -35,7 +34,7 @@ def plain_db(pg):
 
 @pytest.fixture
 def preloaded(pg):
-    s = Site(pg, "c-preloaded")
+    s = Site(pg)
     try:
         yield s
     finally:
@@ -111,7 +110,7 @@ def test_set_password_refuses_a_role_whose_mark_is_missing(site):  # noqa: F811
 
 def test_unlisting_in_one_database_keeps_the_ban_of_another(preloaded, plain_db):
     s = preloaded
-    other = Site(s.pg, "c-preloaded")
+    other = Site(s.pg)
     try:
         app = s.create_role("app")
         assert s.list_role(app) is None and other.list_role(app) is None
@@ -136,20 +135,15 @@ def test_truncating_the_list_clears_this_databases_marks(preloaded):
 
 
 def test_a_sql_flavour_database_in_a_preloaded_cluster_marks_its_roles(pg, plain_db):
-    db = "t_sqlpre_" + uuid.uuid4().hex[:8]
-    app = "regress_sqlpre_" + uuid.uuid4().hex[:6]
-    pg.psql(f"CREATE DATABASE {db}; CREATE ROLE {app} LOGIN")
+    s = Site(pg, "sql")
     try:
-        sql_flavour.create_sql_flavour(pg, db)
-        pg.psql(f"INSERT INTO rotate.managed_role (role_name) VALUES ('{app}')", dbname=db)
-        s = Site.__new__(Site)      # only its helpers: the database is ours
-        s.pg, s.db = pg, db
-        assert marks(s, app) == db
+        app = s.create_role("app")
+        assert s.list_role(app) is None
+        assert marks(s, app) == s.db
         assert_refused(self_change(s, app, plain_db), "42501",
                        f'role "{app}" cannot change its own password')
     finally:
-        pg.psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        pg.psql(f"DROP ROLE IF EXISTS {app}")
+        s.drop()
 
 
 def test_renaming_a_managed_role(preloaded, plain_db):
@@ -186,7 +180,7 @@ def test_the_sql_flavour_cannot_refuse_a_rename_but_the_listing_goes_stale(bare_
     """Documented gap: without the C hook a CREATEROLE role can rename a
     managed role (clearing an MD5 password unaudited).  What the SQL-only
     flavour can do: neither name is rotated afterwards."""
-    s = Site(bare_pg, "sql-bare")
+    s = Site(bare_pg, "sql")
     try:
         app = s.create_role("app")
         assert s.list_role(app) is None
@@ -195,5 +189,29 @@ def test_the_sql_flavour_cannot_refuse_a_rename_but_the_listing_goes_stale(bare_
         assert_refused(attempt_takeover(s, f"{app}_new")[0], "42501",
                        f'role "{app}_new" is not managed by pg_rotate')
         assert_refused(attempt_takeover(s, app)[0], "42704", f'role "{app}" does not exist')
+    finally:
+        s.drop()
+
+
+def test_a_1_0_database_runs_under_the_1_1_library_with_its_rules(pg, plain_db):
+    """One library serves every installed version: a database still at 1.0
+    (its tables name roles only) gets 1.1's checks from the library's
+    functions and hooks - listing, marks by database, membership, and a
+    role re-created under a listed name is not rotated."""
+    s = Site(pg, version="1.0")
+    try:
+        app = s.create_role("app")
+        su = s.create_role("su", "SUPERUSER NOLOGIN")
+        assert_refused(s.list_role(s.name("nobody")), "42704", "does not exist")
+        assert s.list_role(app) is None
+        assert marks(s, app) == s.db
+        assert attempt_takeover(s, app) == (None, True)
+        assert_refused(self_change(s, app, plain_db), "42501", "cannot change its own password")
+        assert_refused(s.run(f"GRANT {su} TO {app}"), "42501",
+                       f'managed role "{app}" cannot become a member of role "{su}"')
+        s.pg.psql(f"DROP ROLE {app}; CREATE ROLE {app} LOGIN")
+        err, logged_in = attempt_takeover(s, app)
+        assert_refused(err, "55000", f'role "{app}" is not marked as managed')
+        assert not logged_in
     finally:
         s.drop()

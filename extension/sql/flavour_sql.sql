@@ -667,10 +667,13 @@ $$;
  * rotate.managed_role, as pg_rotate_managed_role_check() in
  * extension/managed_role.c: the entry must name an existing role that may
  * be managed (rotate.role_refusal), and role_oid becomes that role's OID.
+ * SECURITY DEFINER for the same reason as managed_role_audit: whoever may
+ * write the list needs nothing on rotate.role_refusal.
  */
 CREATE OR REPLACE FUNCTION rotate.managed_role_check()
 RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
