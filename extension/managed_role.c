@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * managed_role.c
- *	  The allow-list, rotate.managed_role: what it says of a role, and the
- *	  BEFORE trigger that checks every entry and records its role's OID.
+ *	  The allow-list, rotate.managed_role: what it says of a role (read as
+ *	  the table's owner), and the BEFORE trigger that checks every entry
+ *	  and records its role's OID.
  *
  * The list names roles, but a name outlives its role: the role may be
  * dropped and another created under the name, or renamed and the name
@@ -36,13 +37,14 @@
 
 PG_FUNCTION_INFO_V1(pg_rotate_managed_role_check);
 
+static SPIPlanPtr listed_plan = NULL;
 static SPIPlanPtr by_name_plan = NULL;
 static SPIPlanPtr by_oid_plan = NULL;
 
 /*
  * read_list
- *		Run a one-parameter query of rotate.managed_role (1.1 tables) as the
- *		table's owner, so that callers need no privilege on it.  Returns
+ *		Run a one-parameter query of rotate.managed_role as the table's
+ *		owner, so that callers need no privilege on it.  Returns
  *		whether it found a row; *value and *isnull get its first column.
  */
 static bool
@@ -83,6 +85,25 @@ read_list(SPIPlanPtr *plan, const char *sql, Oid argtype, Datum arg,
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return found;
+}
+
+/*
+ * policy_role_is_managed
+ *		Is rolename listed in rotate.managed_role, whatever role it names
+ *		(1.0's question, and rotate.log_event's)?  The caller has checked
+ *		that the extension's objects exist.
+ */
+bool
+policy_role_is_managed(const char *rolename)
+{
+	Datum		value;
+	bool		isnull;
+
+	return read_list(&listed_plan,
+					 "SELECT 1 FROM rotate.managed_role"
+					 " WHERE role_name OPERATOR(pg_catalog.=) $1",
+					 NAMEOID, DirectFunctionCall1(namein, CStringGetDatum(rolename)),
+					 &value, &isnull);
 }
 
 /*

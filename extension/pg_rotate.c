@@ -22,6 +22,7 @@
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_depend.h"
@@ -29,7 +30,6 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
-#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -234,53 +234,26 @@ rotate_extension_owner(void)
 
 /*
  * object_owner
- *		The owner of a member of the extension, through the catalog cache,
- *		or InvalidOid for an object without one.
+ *		The owner of object (classid, objid), through the catalog cache, or
+ *		InvalidOid for a kind of object without one (a cast, ...).
  */
 static Oid
 object_owner(Oid classid, Oid objid)
 {
-	int			cache;
+	int			cache = get_object_catcache_oid(classid);
+	AttrNumber	attnum = get_object_attnum_owner(classid);
 	HeapTuple	tup;
-	Oid			owner = InvalidOid;
+	Datum		owner;
+	bool		isnull;
 
-	switch (classid)
-	{
-		case RelationRelationId:
-			cache = RELOID;
-			break;
-		case ProcedureRelationId:
-			cache = PROCOID;
-			break;
-		case TypeRelationId:
-			cache = TYPEOID;
-			break;
-		case NamespaceRelationId:
-			cache = NAMESPACEOID;
-			break;
-		default:
-			return InvalidOid;
-	}
+	if (cache == -1 || attnum == InvalidAttrNumber)
+		return InvalidOid;
 	tup = SearchSysCache1(cache, ObjectIdGetDatum(objid));
 	if (!HeapTupleIsValid(tup))
 		return InvalidOid;
-	switch (classid)
-	{
-		case RelationRelationId:
-			owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-			break;
-		case ProcedureRelationId:
-			owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
-			break;
-		case TypeRelationId:
-			owner = ((Form_pg_type) GETSTRUCT(tup))->typowner;
-			break;
-		case NamespaceRelationId:
-			owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-			break;
-	}
+	owner = SysCacheGetAttr(cache, tup, attnum, &isnull);
 	ReleaseSysCache(tup);
-	return owner;
+	return isnull ? InvalidOid : DatumGetObjectId(owner);
 }
 
 /* Append (owner, object) to *list when the object has an owner. */
@@ -338,6 +311,7 @@ rotate_log_controllers(const RotateObjects *objs)
 {
 	List	   *list = NIL;
 	Oid			extoid = get_extension_oid(PG_ROTATE_EXTENSION, true);
+	Oid			nsp = get_rel_namespace(objs->audit_log);
 	HeapTuple	tup;
 	Relation	rel;
 	ScanKeyData key[2];
@@ -346,18 +320,11 @@ rotate_log_controllers(const RotateObjects *objs)
 	if (!OidIsValid(extoid) || !objs->ok)
 		return NIL;
 
-	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(MyDatabaseId));
-	if (HeapTupleIsValid(tup))
-	{
-		add_controller(&list, ((Form_pg_database) GETSTRUCT(tup))->datdba,
-					   DatabaseRelationId, MyDatabaseId);
-		ReleaseSysCache(tup);
-	}
+	add_controller(&list, object_owner(DatabaseRelationId, MyDatabaseId),
+				   DatabaseRelationId, MyDatabaseId);
 	add_controller(&list, extension_owner(extoid), ExtensionRelationId, extoid);
-	add_controller(&list,
-				   object_owner(NamespaceRelationId,
-								get_rel_namespace(objs->audit_log)),
-				   NamespaceRelationId, get_rel_namespace(objs->audit_log));
+	add_controller(&list, object_owner(NamespaceRelationId, nsp),
+				   NamespaceRelationId, nsp);
 
 	rel = table_open(DependRelationId, AccessShareLock);
 	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber,

@@ -122,6 +122,7 @@ typedef enum Listing
 								 * dropped or renamed */
 } Listing;
 
+extern bool policy_role_is_managed(const char *rolename);
 extern Listing managed_role_listing(const char *rolename, Oid roleid);
 extern bool managed_role_is_listed(Oid roleid);
 extern Oid	managed_role_check_entry(const char *rolename);
@@ -164,7 +165,6 @@ typedef struct ReachScope
 	List	   *controllers;	/* LogControllers of this database's log */
 } ReachScope;
 
-extern bool policy_role_is_managed(const char *rolename);
 extern bool policy_find_forbidden(Oid roleid, const ReachScope *scope,
 								  Forbidden *f);
 extern bool policy_check_target(const char *target, Oid func_owner,

@@ -35,8 +35,6 @@
 
 #define SCRAM_PREFIX "SCRAM-SHA-256$"
 
-static SPIPlanPtr managed_plan = NULL;
-
 /* Fill *d; message, detail and hint are formatted by the caller. */
 static bool
 deny(PolicyDenial *d, int sqlerrcode, const char *reason, char *message,
@@ -48,55 +46,6 @@ deny(PolicyDenial *d, int sqlerrcode, const char *reason, char *message,
 	d->detail = detail;
 	d->hint = hint;
 	return false;
-}
-
-/*
- * policy_role_is_managed
- *		Is rolename listed in rotate.managed_role?  Reads the table as its
- *		owner, so callers need no privilege on it.  The caller has checked
- *		that the extension's objects exist.
- */
-bool
-policy_role_is_managed(const char *rolename)
-{
-	RotateObjects objs;
-	Oid			save_userid;
-	int			save_sec_context;
-	Datum		values[1];
-	bool		found;
-	int			rc;
-
-	rotate_require_objects(&objs);
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(objs.list_owner,
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (managed_plan == NULL)
-	{
-		Oid			types[1] = {NAMEOID};
-		SPIPlanPtr	plan;
-
-		plan = SPI_prepare("SELECT 1 FROM rotate.managed_role"
-						   " WHERE role_name OPERATOR(pg_catalog.=) $1",
-						   1, types);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		managed_plan = plan;
-	}
-	values[0] = DirectFunctionCall1(namein, CStringGetDatum(rolename));
-	rc = SPI_execute_plan(managed_plan, values, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read rotate.managed_role: %s",
-			 SPI_result_code_string(rc));
-	found = (SPI_processed > 0);
-	SPI_finish();
-
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	return found;
 }
 
 /*
@@ -270,6 +219,23 @@ policy_find_forbidden(Oid roleid, const ReachScope *scope, Forbidden *f)
 }
 
 /*
+ * find_forbidden_here
+ *		policy_find_forbidden with this database's audit log in scope.
+ */
+static bool
+find_forbidden_here(Oid roleid, Oid func_owner, bool callers, Forbidden *f)
+{
+	RotateObjects objs;
+	ReachScope	scope;
+
+	rotate_require_objects(&objs);
+	scope.func_owner = func_owner;
+	scope.callers = callers;
+	scope.controllers = rotate_log_controllers(&objs);
+	return policy_find_forbidden(roleid, &scope, f);
+}
+
+/*
  * deny_forbidden
  *		Fill *d for f, found for role target; message is the primary
  *		message of the caller's context.
@@ -314,16 +280,13 @@ relist_statement(const char *rolename)
  * Order: existence, a reserved name (never rotated, listed or not), the
  * allow-list (this very role, not only its name), the mark that bans its
  * self-change (role_mark.c), who is asking, then what the role is and can
- * become.  Call it again after locking the role:
- * its attributes, memberships and listing may change until the lock is
- * held.
+ * become.  Call it again after locking the role: its attributes,
+ * memberships and listing may change until the lock is held.
  */
 bool
 policy_check_target(const char *target, Oid func_owner, Oid *roleid,
 					PolicyDenial *d)
 {
-	RotateObjects objs;
-	ReachScope	scope;
 	Forbidden	f;
 	Oid			oid;
 
@@ -381,11 +344,7 @@ policy_check_target(const char *target, Oid func_owner, Oid *roleid,
 					psprintf("Role \"%s\" owns rotate.set_password.", target),
 					NULL);
 
-	rotate_require_objects(&objs);
-	scope.func_owner = func_owner;
-	scope.callers = true;
-	scope.controllers = rotate_log_controllers(&objs);
-	if (policy_find_forbidden(oid, &scope, &f))
+	if (find_forbidden_here(oid, func_owner, true, &f))
 		return deny_forbidden(d,
 							  psprintf("cannot set the password of role \"%s\"", target),
 							  target, &f);
@@ -405,8 +364,6 @@ policy_check_target(const char *target, Oid func_owner, Oid *roleid,
 bool
 policy_check_listing(const char *rolename, Oid *roleid, PolicyDenial *d)
 {
-	RotateObjects objs;
-	ReachScope	scope;
 	Forbidden	f;
 	Oid			oid;
 	char	   *message = psprintf("role \"%s\" cannot be managed by pg_rotate",
@@ -423,11 +380,7 @@ policy_check_listing(const char *rolename, Oid *roleid, PolicyDenial *d)
 					pstrdup("Role names beginning with \"pg_\" are reserved for the system."),
 					NULL);
 
-	rotate_require_objects(&objs);
-	scope.func_owner = InvalidOid;
-	scope.callers = false;
-	scope.controllers = rotate_log_controllers(&objs);
-	if (policy_find_forbidden(oid, &scope, &f))
+	if (find_forbidden_here(oid, InvalidOid, false, &f))
 		return deny_forbidden(d, message, rolename, &f);
 
 	*roleid = oid;

@@ -1,6 +1,7 @@
 """A database with pg_rotate in one flavour, a rotation role, and the steps
 of an attack on the policy, for the tests of who may be managed
-(test_extension_membership.py, test_extension_marks.py).
+(test_extension_membership.py, test_extension_marks.py; the "site" fixture
+in conftest.py gives one per place in SITES).
 
 The three places the policy runs:
   c-preloaded   the C flavour with shared_preload_libraries (its hooks on)
@@ -12,7 +13,6 @@ The three places the policy runs:
 import uuid
 
 import psycopg2
-import pytest
 
 import sql_flavour
 from extension_util import Roles, random_password, scram_verifier
@@ -96,16 +96,6 @@ class Site:
         self.roles.drop()
         for role in reversed(self.made):
             self.pg.psql(f"DROP ROLE IF EXISTS {role}", check=False)
-
-
-@pytest.fixture(params=SITES)
-def site(request):
-    pg = request.getfixturevalue("pg" if request.param == "c-preloaded" else "bare_pg")
-    s = Site(pg, request.param.split("-")[0])
-    try:
-        yield s
-    finally:
-        s.drop()
 
 
 def assert_refused(err, sqlstate, *fragments):

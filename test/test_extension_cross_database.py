@@ -5,23 +5,10 @@ setting every database can read), the mark follows the list, and the role
 cannot clear it.  test_extension_marks.py follows the mark through renames,
 drops and several databases."""
 
-import uuid
-
 import psycopg2
 import pytest
 
 from extension_util import Roles, random_password, scram_verifier
-
-
-@pytest.fixture
-def plain_db(pg):
-    """A database without pg_rotate."""
-    name = "plain_" + uuid.uuid4().hex[:12]
-    pg.psql(f"CREATE DATABASE {name}")
-    try:
-        yield name
-    finally:
-        pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def alter_own_password(pg, role, password, dbname, new_password):

@@ -18,7 +18,7 @@ Each case is tried twice, in every flavour (policy_site.SITES):
 
 import pytest
 
-from policy_site import assert_refused, attempt_takeover, site  # noqa: F401
+from policy_site import assert_refused, attempt_takeover
 
 
 def superuser_role(s, app):
@@ -75,7 +75,7 @@ MEMBERSHIPS = [superuser_role, execute_server_program, createrole_role, chain_of
 
 
 @pytest.mark.parametrize("reach", MEMBERSHIPS, ids=lambda f: f.__name__)
-def test_a_role_that_can_become_a_forbidden_role_cannot_be_listed(site, reach):  # noqa: F811
+def test_a_role_that_can_become_a_forbidden_role_cannot_be_listed(site, reach):
     app = site.create_role("app")
     forbidden, links, why = reach(site, app)
     for sql in links:
@@ -88,7 +88,7 @@ def test_a_role_that_can_become_a_forbidden_role_cannot_be_listed(site, reach): 
 
 
 @pytest.mark.parametrize("reach", MEMBERSHIPS, ids=lambda f: f.__name__)
-def test_membership_granted_after_listing_is_refused(site, reach):  # noqa: F811
+def test_membership_granted_after_listing_is_refused(site, reach):
     app = site.create_role("app")
     forbidden, links, why = reach(site, app)
     assert site.list_role(app) is None
@@ -142,7 +142,7 @@ OWNERSHIPS = [owns_the_database, owns_the_audit_table, owns_the_schema,
 
 
 @pytest.mark.parametrize("owns", OWNERSHIPS, ids=lambda f: f.__name__)
-def test_a_role_that_controls_the_audit_log_cannot_be_managed(site, owns):  # noqa: F811
+def test_a_role_that_controls_the_audit_log_cannot_be_managed(site, owns):
     """The owner of the database, schema, tables or functions of the audit
     log could drop or rewrite it: never managed, checked at listing and at
     every set_password (ownership given after the listing)."""
@@ -165,7 +165,7 @@ def test_a_role_that_controls_the_audit_log_cannot_be_managed(site, owns):  # no
     site.pg.psql(";".join(undo), dbname=site.db)
 
 
-def test_a_member_of_the_rotation_role_cannot_be_rotated(site):  # noqa: F811
+def test_a_member_of_the_rotation_role_cannot_be_rotated(site):
     """A target that can become the caller (or the function's owner) is
     refused: the caller would otherwise hold a login that acts as itself."""
     app = site.create_role("app")
@@ -178,7 +178,7 @@ def test_a_member_of_the_rotation_role_cannot_be_rotated(site):  # noqa: F811
     assert not logged_in
 
 
-def test_monitoring_roles_may_be_managed(site):  # noqa: F811
+def test_monitoring_roles_may_be_managed(site):
     """pg_monitor (and what it contains) reads statistics and settings, not
     data, files or programs: a monitoring agent's login is a typical target."""
     app = site.create_role("monitor")
