@@ -12,8 +12,9 @@
  *	set_password.c		rotate.set_password() and rotate.log_event()
  *	audit.c				the hash chain and every insert into rotate.audit_log
  *	audit_worker.c		"denied" rows that survive the caller's rollback
- *	self_change_hook.c	ProcessUtility_hook: no self-change, direct_change
- *	log_redact.c		emit_log_hook: no SCRAM verifier in the server log
+ *	self_change_hook.c	ProcessUtility_hook: managed roles' passwords, renames,
+ *						memberships
+ *	log_redact.c		emit_log_hook: no password or verifier in the server log
  *
  * extension/pg_rotate.h
  *

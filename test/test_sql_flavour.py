@@ -95,7 +95,7 @@ def test_pg_tle_installer_registers_what_the_ordinary_install_creates(bare_pg):
         # the SQL-only twins of C code: the policy's reach, the marks
         helpers = {helper, ("function", "rotate.role_refusal(oid,name,oid,boolean)"),
                    ("function", "rotate.mark_role(oid,boolean)"),
-                   ("function", "rotate.marks_kept()")}
+                   ("function", "rotate.marks_kept()"), ("function", "rotate.marks()")}
         assert set(sql_objs) - set(c_objs) == helpers
         assert set(c_objs) - set(sql_objs) == set()
         assert sql_objs[helper]["secdef"]

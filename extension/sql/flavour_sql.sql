@@ -263,15 +263,30 @@ BEGIN
 				   CASE WHEN p_managed THEN 'SET' ELSE 'RESET' END,
 				   CASE WHEN p_managed THEN ' = on' ELSE '' END);
 	IF NOT p_managed
-	   AND NOT EXISTS (SELECT 1 FROM pg_db_role_setting s, unnest(s.setconfig) c
-						WHERE s.setrole = p_role AND s.setdatabase <> 0
-						  AND c ~* '^pg_rotate\.managed=(on|true|yes|1)$') THEN
+	   AND NOT EXISTS (SELECT 1 FROM rotate.marks() m
+						WHERE m.role = p_role AND m.database <> 0) THEN
 		EXECUTE format('ALTER ROLE %I RESET pg_rotate.managed', role_name);
 	END IF;
 END
 $$;
 
 REVOKE ALL ON FUNCTION rotate.mark_role(oid, boolean) FROM PUBLIC;
+
+/*
+ * rotate.marks(): every mark, as (database, role); database 0 is 1.0's
+ * cluster-wide one.  As row_has_mark() in extension/role_mark.c.
+ */
+CREATE OR REPLACE FUNCTION rotate.marks(OUT database oid, OUT role oid)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT s.setdatabase, s.setrole
+	  FROM pg_db_role_setting s, unnest(s.setconfig) c
+	 WHERE c ~* '^pg_rotate\.managed=(on|true|yes|1)$'
+$$;
+
+REVOKE ALL ON FUNCTION rotate.marks() FROM PUBLIC;
 
 /*
  * rotate.marks_kept(): are marks set and required here, that is, is the
@@ -423,11 +438,10 @@ BEGIN
 			END IF;
 			-- the mark (see rotate.mark_role): this database's, or 1.0's
 			IF rotate.marks_kept() AND NOT EXISTS (
-					SELECT 1 FROM pg_db_role_setting s, unnest(s.setconfig) c
-					 WHERE s.setrole = t.oid
-					   AND s.setdatabase IN (0, (SELECT d.oid FROM pg_database d
-												  WHERE d.datname = current_database()))
-					   AND c ~* '^pg_rotate\.managed=(on|true|yes|1)$') THEN
+					SELECT 1 FROM rotate.marks() m
+					 WHERE m.role = t.oid
+					   AND m.database IN (0, (SELECT d.oid FROM pg_database d
+											   WHERE d.datname = current_database()))) THEN
 				d_code := '55000'; d_reason := 'not_marked';
 				d_message := format('role "%s" is not marked as managed in database "%s"',
 									target, current_database());
@@ -721,10 +735,9 @@ DECLARE
 	marked		oid;
 BEGIN
 	IF TG_OP = 'TRUNCATE' THEN
-		FOR marked IN SELECT s.setrole FROM pg_db_role_setting s, unnest(s.setconfig) c
-					   WHERE s.setdatabase = (SELECT d.oid FROM pg_database d
-											   WHERE d.datname = current_database())
-						 AND c ~* '^pg_rotate\.managed=(on|true|yes|1)$' LOOP
+		FOR marked IN SELECT m.role FROM rotate.marks() m
+					   WHERE m.database = (SELECT d.oid FROM pg_database d
+											WHERE d.datname = current_database()) LOOP
 			PERFORM rotate.mark_role(marked, false);
 		END LOOP;
 		PERFORM rotate.audit_append('role_removed', NULL, NULL, NULL,

@@ -10,3 +10,4 @@ DROP FUNCTION rotate.audit_append(text, name, text, text, jsonb);
 DROP FUNCTION rotate.role_refusal(oid, name, oid, boolean);
 DROP FUNCTION rotate.mark_role(oid, boolean);
 DROP FUNCTION rotate.marks_kept();
+DROP FUNCTION rotate.marks();
