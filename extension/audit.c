@@ -3,7 +3,7 @@
  * audit.c
  *	  The hash-chained, append-only audit log: every insert into
  *	  rotate.audit_log, the append-only trigger, and the trigger that
- *	  audits changes to rotate.managed_role.
+ *	  audits changes to rotate.managed_role (and marks its roles).
  *
  * The chain
  * ---------
@@ -55,6 +55,7 @@
 #include <sys/socket.h>
 #include <netdb.h>
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
@@ -68,6 +69,7 @@
 #include "miscadmin.h"
 #include "pgtime.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
@@ -469,12 +471,39 @@ pg_rotate_audit_log_append_only(PG_FUNCTION_ARGS)
 }
 
 /*
+ * entry_role
+ *		The role an allow-list entry is about: its role_oid (1.1 tables),
+ *		or in a 1.0 database, which has none, the role its name names now,
+ *		checked as 1.1's BEFORE trigger would check it when checked is
+ *		true (a new or renamed entry).  InvalidOid when there is none.
+ */
+static Oid
+entry_role(HeapTuple tuple, TupleDesc tupdesc, int fno_name, int fno_oid,
+		   bool checked)
+{
+	bool		isnull;
+	Datum		value;
+	char	   *name;
+
+	if (fno_oid > 0)
+	{
+		value = heap_getattr(tuple, fno_oid, tupdesc, &isnull);
+		return isnull ? InvalidOid : DatumGetObjectId(value);
+	}
+	name = SPI_getvalue(tuple, tupdesc, fno_name);
+	if (checked)
+		return managed_role_check_entry(name);
+	return get_role_oid(name, true);
+}
+
+/*
  * pg_rotate_managed_role_audit
  *		AFTER INSERT/UPDATE/DELETE (row) and AFTER TRUNCATE (statement)
  *		trigger on rotate.managed_role: records role_added, role_changed
  *		and role_removed rows in the audit log, in the same transaction,
- *		and sets or clears the roles' cluster-wide mark (role_mark.c).
- *		TRUNCATE sees no rows, so it leaves the marks.
+ *		and sets or clears the roles' marks for this database (role_mark.c).
+ *		An UPDATE marks the entry's role again, even under the same name:
+ *		that is how a superuser restores a missing mark.
  */
 Datum
 pg_rotate_managed_role_audit(PG_FUNCTION_ARGS)
@@ -484,6 +513,7 @@ pg_rotate_managed_role_audit(PG_FUNCTION_ARGS)
 	AuditEvent	ev;
 	int			fno_name;
 	int			fno_note;
+	int			fno_oid;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -493,6 +523,7 @@ pg_rotate_managed_role_audit(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 	{
+		role_mark_clear_database();
 		audit_event_init(&ev, "role_removed", NULL);
 		ev.detail = "{\"truncate\": true}";
 		audit_append(&ev);
@@ -502,43 +533,52 @@ pg_rotate_managed_role_audit(PG_FUNCTION_ARGS)
 	tupdesc = trigdata->tg_relation->rd_att;
 	fno_name = SPI_fnumber(tupdesc, "role_name");
 	fno_note = SPI_fnumber(tupdesc, "note");
+	fno_oid = SPI_fnumber(tupdesc, "role_oid");	/* none in 1.0's table */
 	if (fno_name <= 0 || fno_note <= 0)
 		elog(ERROR, "rotate.managed_role lacks role_name or note");
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		const char *pairs[2];
+		HeapTuple	new = trigdata->tg_trigtuple;
 
 		pairs[0] = "note";
-		pairs[1] = SPI_getvalue(trigdata->tg_trigtuple, tupdesc, fno_note);
+		pairs[1] = SPI_getvalue(new, tupdesc, fno_note);
 		audit_event_init(&ev, "role_added",
-						 SPI_getvalue(trigdata->tg_trigtuple, tupdesc, fno_name));
+						 SPI_getvalue(new, tupdesc, fno_name));
 		ev.detail = audit_json_object(1, pairs);
-		role_mark_set(ev.target, true);
+		role_mark_set(entry_role(new, tupdesc, fno_name, fno_oid, true), true);
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
 		const char *pairs[4];
+		HeapTuple	old = trigdata->tg_trigtuple;
+		HeapTuple	new = trigdata->tg_newtuple;
+		Oid			old_role;
+		Oid			new_role;
 
 		pairs[0] = "old_role_name";
-		pairs[1] = SPI_getvalue(trigdata->tg_trigtuple, tupdesc, fno_name);
+		pairs[1] = SPI_getvalue(old, tupdesc, fno_name);
 		pairs[2] = "note";
-		pairs[3] = SPI_getvalue(trigdata->tg_newtuple, tupdesc, fno_note);
+		pairs[3] = SPI_getvalue(new, tupdesc, fno_note);
 		audit_event_init(&ev, "role_changed",
-						 SPI_getvalue(trigdata->tg_newtuple, tupdesc, fno_name));
+						 SPI_getvalue(new, tupdesc, fno_name));
 		ev.detail = audit_json_object(2, pairs);
-		if (strcmp(pairs[1], ev.target) != 0)
-		{
-			role_mark_set(pairs[1], false);
-			role_mark_set(ev.target, true);
-		}
+		old_role = entry_role(old, tupdesc, fno_name, fno_oid, false);
+		new_role = entry_role(new, tupdesc, fno_name, fno_oid, true);
+		if (OidIsValid(old_role) && old_role != new_role)
+			role_mark_set(old_role, false);
+		role_mark_set(new_role, true);
 	}
 	else
 	{
-		audit_event_init(&ev, "role_removed",
-						 SPI_getvalue(trigdata->tg_trigtuple, tupdesc, fno_name));
+		HeapTuple	old = trigdata->tg_trigtuple;
+		Oid			old_role = entry_role(old, tupdesc, fno_name, fno_oid, false);
+
+		audit_event_init(&ev, "role_removed", SPI_getvalue(old, tupdesc, fno_name));
 		ev.detail = "{}";
-		role_mark_set(ev.target, false);
+		if (OidIsValid(old_role))
+			role_mark_set(old_role, false);
 	}
 	audit_append(&ev);
 	PG_RETURN_POINTER(NULL);

@@ -12,6 +12,13 @@
  * set_password runs as the extension owner, which must be a superuser
  * (checked at run time, SQLSTATE 55000), and refuses CREATEROLE targets.
  *
+ * PostgreSQL 16 also gave each membership grant INHERIT and SET options
+ * (pg_auth_members.inherit_option, set_option) where 14 and 15 have only
+ * the member's rolinherit.  reach.c needs no shim: it counts every grant,
+ * whatever its options, and reads only roleid and member.  The predefined
+ * roles of later releases (pg_create_subscription, pg_maintain, ...) are
+ * matched by name in policy.c, so no release's OIDs are compiled in.
+ *
  * extension/compat.h
  *
  *-------------------------------------------------------------------------

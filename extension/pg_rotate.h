@@ -6,11 +6,15 @@
  * One file per concern:
  *	pg_rotate.c			_PG_init, GUCs, lookups of the extension's objects
  *	policy.c			who may be rotated, what a verifier must look like
+ *	reach.c				the roles a role can become through memberships
+ *	managed_role.c		the allow-list: lookups, the trigger that checks entries
+ *	role_mark.c			the per-database marks of managed roles
  *	set_password.c		rotate.set_password() and rotate.log_event()
  *	audit.c				the hash chain and every insert into rotate.audit_log
  *	audit_worker.c		"denied" rows that survive the caller's rollback
- *	self_change_hook.c	ProcessUtility_hook: no self-change, direct_change
- *	log_redact.c		emit_log_hook: no SCRAM verifier in the server log
+ *	self_change_hook.c	ProcessUtility_hook: managed roles' passwords, renames,
+ *						memberships
+ *	log_redact.c		emit_log_hook: no password or verifier in the server log
  *
  * extension/pg_rotate.h
  *
@@ -21,9 +25,15 @@
 
 #include "postgres.h"
 
+#include "catalog/objectaddress.h"
+#include "nodes/pg_list.h"
+
 #define PG_ROTATE_SCHEMA		"rotate"
 #define PG_ROTATE_EXTENSION		"pg_rotate"
 #define PG_ROTATE_MIN_ITERATIONS	4096
+#define PG_ROTATE_MAX_ITERATIONS	100000
+/* the longest verifier accepted: PostgreSQL's own are about 130 bytes */
+#define PG_ROTATE_MAX_VERIFIER_LEN	512
 
 /* ----- pg_rotate.c ----- */
 
@@ -31,6 +41,7 @@
 extern bool pg_rotate_preloaded;
 extern bool pg_rotate_redact_log;
 extern int	pg_rotate_min_iterations;
+extern int	pg_rotate_max_iterations;
 extern int	pg_rotate_writer_timeout;
 
 /*
@@ -44,10 +55,21 @@ typedef struct RotateObjects
 	Oid			audit_seq;		/* rotate.audit_log_id_seq */
 	Oid			managed_role;	/* rotate.managed_role */
 	Oid			owner;			/* owner of rotate.audit_log */
+	Oid			list_owner;		/* owner of rotate.managed_role */
+	bool		listing_by_oid; /* managed_role has role_oid (1.1 tables) */
 } RotateObjects;
+
+/* An object that controls the audit log, and its owner. */
+typedef struct LogController
+{
+	Oid			owner;
+	ObjectAddress object;
+} LogController;
 
 extern void rotate_lookup_objects(RotateObjects *objs);
 extern void rotate_require_objects(RotateObjects *objs);
+extern Oid	rotate_extension_owner(void);
+extern List *rotate_log_controllers(const RotateObjects *objs);
 
 /* ----- audit.c ----- */
 
@@ -80,8 +102,31 @@ extern char *audit_json_object(int npairs, const char *const *pairs);
 
 #define PG_ROTATE_MARK "pg_rotate.managed"
 
-extern void role_mark_set(const char *role_name, bool managed);
+extern void role_mark_set(Oid roleid, bool managed);
+extern void role_mark_clear_database(void);
 extern bool role_is_marked(Oid roleid);
+extern bool role_is_marked_here(Oid roleid);
+
+/* ----- reach.c ----- */
+
+extern List *reach_up(Oid roleid);
+extern List *reach_down(Oid roleid);
+
+/* ----- managed_role.c ----- */
+
+/* What this database's allow-list says of a role, by name and OID. */
+typedef enum Listing
+{
+	LISTING_NONE,				/* the name is not listed */
+	LISTING_THIS_ROLE,			/* listed, and it is this role */
+	LISTING_OTHER_ROLE			/* the name is listed for a role since
+								 * dropped or renamed */
+} Listing;
+
+extern bool policy_role_is_managed(const char *rolename);
+extern Listing managed_role_listing(const char *rolename, Oid roleid);
+extern bool managed_role_is_listed(Oid roleid);
+extern Oid	managed_role_check_entry(const char *rolename);
 
 /* ----- audit_worker.c ----- */
 
@@ -100,9 +145,34 @@ typedef struct PolicyDenial
 	char	   *hint;
 } PolicyDenial;
 
-extern bool policy_role_is_managed(const char *rolename);
+/*
+ * A role that a managed role may not be or become, and why; filled by
+ * policy_find_forbidden.
+ */
+typedef struct Forbidden
+{
+	Oid			role;			/* the role reached (maybe the role itself) */
+	bool		direct;			/* it is the role itself */
+	const char *reason;			/* the audit row's reason */
+	const char *attribute;		/* "SUPERUSER", ... when that is why */
+	const char *why;			/* "has the SUPERUSER attribute", ... */
+} Forbidden;
+
+/* What policy_find_forbidden holds against the roles reached. */
+typedef struct ReachScope
+{
+	Oid			func_owner;		/* owner of set_password, or InvalidOid */
+	bool		callers;		/* the session user and the current user */
+	List	   *controllers;	/* LogControllers of this database's log */
+} ReachScope;
+
+extern bool policy_find_forbidden(Oid roleid, const ReachScope *scope,
+								  Forbidden *f);
 extern bool policy_check_target(const char *target, Oid func_owner,
 								Oid *roleid, PolicyDenial *denial);
+extern bool policy_check_listing(const char *rolename, Oid *roleid,
+								 PolicyDenial *denial);
+extern void policy_raise(const PolicyDenial *denial) pg_attribute_noreturn();
 extern bool policy_check_verifier(const char *target, const char *verifier,
 								  PolicyDenial *denial);
 extern void policy_deny(const char *function, const AuditEvent *ev,

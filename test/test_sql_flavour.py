@@ -92,10 +92,15 @@ def test_pg_tle_installer_registers_what_the_ordinary_install_creates(bare_pg):
         c_objs = sql_flavour.snapshot(pg, dbs["c"])
 
         helper = ("function", "rotate.audit_append(text,name,text,text,jsonb)")
-        assert set(sql_objs) - set(c_objs) == {helper}
+        # the SQL-only twins of C code: the policy's reach, the marks
+        helpers = {helper, ("function", "rotate.role_refusal(oid,name,oid,boolean)"),
+                   ("function", "rotate.mark_role(oid,boolean)"),
+                   ("function", "rotate.marks_kept()"), ("function", "rotate.marks()")}
+        assert set(sql_objs) - set(c_objs) == helpers
         assert set(c_objs) - set(sql_objs) == set()
         assert sql_objs[helper]["secdef"]
-        assert not [a for a in sql_objs[helper]["acl"] if a.startswith("=")]   # not PUBLIC
+        for h in helpers:
+            assert not [a for a in sql_objs[h]["acl"] if a.startswith("=")], h  # not PUBLIC
         for key, c in c_objs.items():
             s = dict(sql_objs[key])
             c = dict(c)
@@ -106,8 +111,9 @@ def test_pg_tle_installer_registers_what_the_ordinary_install_creates(bare_pg):
                 # PL/pgSQL resolves names at run time: its search_path is fixed
                 assert s.pop("config") == ["search_path=pg_catalog, pg_temp"]
                 assert c.pop("config") is None
-            if key == ("function", "rotate.managed_role_audit()"):
-                # writes through audit_append, which only its owner may run
+            if key in (("function", "rotate.managed_role_audit()"),
+                       ("function", "rotate.managed_role_check()")):
+                # call audit_append and role_refusal, which only their owner may run
                 assert s.pop("secdef") is True and c.pop("secdef") is False
                 assert s.pop("config") == ["search_path=pg_catalog, pg_temp"]
                 assert c.pop("config") is None

@@ -31,3 +31,8 @@ CREATE OR REPLACE FUNCTION rotate.managed_role_audit()
 RETURNS trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'pg_rotate_managed_role_audit';
+
+CREATE OR REPLACE FUNCTION rotate.managed_role_check()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pg_rotate_managed_role_check';

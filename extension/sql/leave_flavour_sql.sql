@@ -7,3 +7,7 @@
  * SQL-only flavour has.  The tables, and so the audit log, are kept.
  */
 DROP FUNCTION rotate.audit_append(text, name, text, text, jsonb);
+DROP FUNCTION rotate.role_refusal(oid, name, oid, boolean);
+DROP FUNCTION rotate.mark_role(oid, boolean);
+DROP FUNCTION rotate.marks_kept();
+DROP FUNCTION rotate.marks();

@@ -13,6 +13,7 @@ REVOKE ALL ON FUNCTION rotate.set_password(name, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION rotate.log_event(name, text, text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION rotate.audit_log_append_only() FROM PUBLIC;
 REVOKE ALL ON FUNCTION rotate.managed_role_audit() FROM PUBLIC;
+REVOKE ALL ON FUNCTION rotate.managed_role_check() FROM PUBLIC;
 
 CREATE OR REPLACE TRIGGER audit_log_append_only
 	BEFORE UPDATE OR DELETE ON rotate.audit_log
@@ -24,6 +25,11 @@ CREATE OR REPLACE TRIGGER audit_log_no_truncate
 ALTER TABLE rotate.audit_log ENABLE ALWAYS TRIGGER audit_log_append_only;
 ALTER TABLE rotate.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
 
+-- every entry names an existing role that may be managed, and holds its OID
+CREATE OR REPLACE TRIGGER managed_role_check
+	BEFORE INSERT OR UPDATE ON rotate.managed_role
+	FOR EACH ROW EXECUTE FUNCTION rotate.managed_role_check();
+ALTER TABLE rotate.managed_role ENABLE ALWAYS TRIGGER managed_role_check;
 CREATE OR REPLACE TRIGGER managed_role_audit
 	AFTER INSERT OR UPDATE OR DELETE ON rotate.managed_role
 	FOR EACH ROW EXECUTE FUNCTION rotate.managed_role_audit();

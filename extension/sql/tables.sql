@@ -12,12 +12,19 @@
  * the extension owner, no privileges for PUBLIC).
  */
 
--- The allow-list: only these roles may be rotated.  Changes are audited.
+/*
+ * The allow-list: only these roles may be rotated.  Changes are audited.
+ * role_oid is the role that role_name named when the entry was written,
+ * set by the managed_role_check trigger whatever the statement says: a
+ * role created later under a dropped or renamed role's name is not it.
+ * NULL only in an entry kept from 1.0 whose role did not exist then.
+ */
 CREATE TABLE rotate.managed_role (
 	role_name	name PRIMARY KEY,
 	added_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	added_by	name NOT NULL DEFAULT SESSION_USER,
-	note		text
+	note		text,
+	role_oid	oid UNIQUE
 );
 
 COMMENT ON TABLE rotate.managed_role IS
