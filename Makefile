@@ -70,7 +70,8 @@ dist:
 # checkout.  debian/control is first made for this machine's PostgreSQL
 # versions (pg_buildext updatecontrol, in the copy); lintian then reports,
 # and fails the goal on errors.  The packages are the same whoever calls:
-# this make's flags, SANITIZE and PG_CONFIG do not reach the package build.
+# this make's flags, SANITIZE, PG_CONFIG and the libpq settings (the
+# build-time pg_regress run starts its own cluster) do not reach the build.
 # DEB_BUILD_OPTIONS=nocheck skips the build-time pg_regress run.
 DEB_DIR ?= build/deb
 DEB_SRC = $(DEB_DIR)/pg-rotate-$(DIST_VERSION)
@@ -82,6 +83,7 @@ deb:
 		tar --null --no-recursion --ignore-failed-read -T - -cf - | tar -xf - -C '$(DEB_SRC)'
 	cd '$(DEB_SRC)' && pg_buildext updatecontrol && \
 		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u PG_CONFIG \
+			-u PGHOST -u PGPORT -u PGUSER -u PGDATABASE -u PGPASSWORD \
 		dpkg-buildpackage -us -uc -b
 	lintian --fail-on error '$(DEB_DIR)'/*.changes
 

@@ -38,9 +38,11 @@ def can_be_root():
 
 
 def clean_env(**extra):
-    """The environment without what an enclosing make (make check) passes."""
+    """The environment without what an enclosing make (make check) passes,
+    nor the test cluster's libpq settings: pg_virtualenv would take PGPORT."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PG_CONFIG", "SANITIZE")}
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "SANITIZE")
+           and not (k.startswith("PG") and not k.startswith("PG_ROTATE_"))}
     env.update(extra)
     return env
 
