@@ -37,16 +37,6 @@ def can_be_root():
         subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0
 
 
-def clean_env(**extra):
-    """The environment without what an enclosing make (make check) passes,
-    nor the test cluster's libpq settings: pg_virtualenv would take PGPORT."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "SANITIZE")
-           and not (k.startswith("PG") and not k.startswith("PG_ROTATE_"))}
-    env.update(extra)
-    return env
-
-
 def deb_files(deb):
     """The regular files and symlinks a .deb installs, as absolute paths."""
     paths = []
@@ -94,7 +84,7 @@ def debs():
     try:
         deb_dir = os.path.join(workdir, "deb")
         proc = util.run(["make", "-C", util.REPO, "deb", f"DEB_DIR={deb_dir}"],
-                        check=False, env=clean_env(), timeout=900)
+                        check=False, env=util.child_env(), timeout=900)
         assert proc.returncode == 0, f"make deb failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}"
         src = [d for d in os.listdir(deb_dir) if os.path.isdir(os.path.join(deb_dir, d))]
         assert len(src) == 1, src
@@ -167,13 +157,13 @@ def test_installed_packages_run_the_demo_and_pass_installcheck(debs):
         demo = util.run(["/usr/bin/python3", os.path.join(util.REPO, "test", "demo.py"),
                          "--client", "/usr/bin/pg_rotate"],
                         check=False, cwd=backup, timeout=600,
-                        env=clean_env(PG_CONFIG=pg_config))
+                        env=util.child_env(PG_CONFIG=pg_config))
         out = demo.stdout
         assert demo.returncode == 0, util.redact(out + demo.stderr)
         assert f"(server programs in /usr/lib/postgresql/{major}/bin)" in out
         assert "client: /usr/bin/pg_rotate" in out
-        control = open(f"{sharedir}/extension/pg_rotate.control").read()
-        version = re.search(r"default_version = '([^']+)'", control).group(1)
+        with open(f"{sharedir}/extension/pg_rotate.control") as f:
+            version = re.search(r"default_version = '([^']+)'", f.read()).group(1)
         assert f"pg_rotate {version} from {sharedir}/extension, library in {pkglibdir}" in out
         assert "outcome rotated" in out
         assert "with the new password (AWSCURRENT):  yes" in out
@@ -183,7 +173,7 @@ def test_installed_packages_run_the_demo_and_pass_installcheck(debs):
         # what autopkgtest runs (debian/tests/control), in the copy make deb
         # built from: pg_regress against the installed package
         check = util.run(["sh", "debian/tests/installcheck"], check=False, timeout=600,
-                         cwd=src, env=clean_env())
+                         cwd=src, env=util.child_env())
         assert check.returncode == 0, check.stdout[-6000:] + check.stderr[-3000:]
         assert re.search(r"All \d+ tests passed", check.stdout)
     finally:

@@ -26,7 +26,7 @@ def meta_version():
 
 
 def make(*args, **kw):
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env = util.child_env(PG_CONFIG=os.environ.get("PG_CONFIG", "pg_config"))
     proc = subprocess.run(["make"] + list(args), capture_output=True, text=True, env=env,
                           timeout=600, **kw)
     assert proc.returncode == 0, f"make {' '.join(args)}:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"

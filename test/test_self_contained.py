@@ -18,7 +18,8 @@ def test_a_fresh_clone_with_nothing_beside_it_passes_make_unit():
         util.run(["git", "clone", "-q", "--no-checkout", util.REPO, clone], timeout=300)
         util.run(["git", "-C", clone, "checkout", "-q", "--detach", head])
         assert os.listdir(workdir) == ["pg_rotate"]
-        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        env = util.child_env(PG_CONFIG=os.environ.get("PG_CONFIG", "pg_config"),
+                             SANITIZE=os.environ.get("SANITIZE", "0"))
         proc = subprocess.run(["make", "-C", clone, "unit"], capture_output=True, text=True,
                               env=env, timeout=900)
         out = proc.stdout + proc.stderr
