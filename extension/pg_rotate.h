@@ -28,6 +28,8 @@
 #include "catalog/objectaddress.h"
 #include "nodes/pg_list.h"
 
+#include "compat.h"				/* pg_noreturn before PostgreSQL 18 */
+
 #define PG_ROTATE_SCHEMA		"rotate"
 #define PG_ROTATE_EXTENSION		"pg_rotate"
 #define PG_ROTATE_MIN_ITERATIONS	4096
@@ -172,11 +174,11 @@ extern bool policy_check_target(const char *target, Oid func_owner,
 								Oid *roleid, PolicyDenial *denial);
 extern bool policy_check_listing(const char *rolename, Oid *roleid,
 								 PolicyDenial *denial);
-extern void policy_raise(const PolicyDenial *denial) pg_attribute_noreturn();
+pg_noreturn extern void policy_raise(const PolicyDenial *denial);
 extern bool policy_check_verifier(const char *target, const char *verifier,
 								  PolicyDenial *denial);
-extern void policy_deny(const char *function, const AuditEvent *ev,
-						const PolicyDenial *denial) pg_attribute_noreturn();
+pg_noreturn extern void policy_deny(const char *function, const AuditEvent *ev,
+									const PolicyDenial *denial);
 
 /* ----- self_change_hook.c ----- */
 

@@ -3,10 +3,13 @@
 # Skips what is present; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
+# debhelper, lintian and postgresql-server-dev-all (pg_buildext's debhelper
+# sequences) build the Debian packages (make deb, test/test_deb.py).
 BASE_PACKAGES=(gcc make pkg-config openssl zip unzip time
 	postgresql postgresql-contrib libpq-dev libkrb5-dev
 	libcurl4-openssl-dev libssl-dev libjson-c-dev libcmocka-dev
-	python3-pytest python3-psycopg2 python3-boto3 python3-yaml awscli clang)
+	python3-pytest python3-psycopg2 python3-boto3 python3-yaml awscli clang git
+	debhelper lintian postgresql-server-dev-all)
 MOTO_VENV="${PG_ROTATE_MOTO_VENV:-$HOME/.local/share/pg_rotate/moto}"
 
 say() { printf 'make deps: %s\n' "$*"; }
