@@ -5,8 +5,9 @@
  *	  and the lookup of the extension's objects in the current database.
  *
  * Loaded through shared_preload_libraries the module installs its
- * ProcessUtility_hook (no managed role may change its own password) and
- * its emit_log_hook (no SCRAM verifier reaches the server log).  Loaded on
+ * ProcessUtility_hooks (no managed role may change its own password; the
+ * audit log's DDL guard cannot be switched off) and its emit_log_hook (no
+ * SCRAM verifier reaches the server log).  Loaded on
  * first use instead, everything else works; rotate.set_password() then
  * says in the server log that the self-change ban is off.
  *
@@ -71,9 +72,9 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_rotate.writer_timeout",
-							"Seconds the audit writer waits for the audit log lock.",
-							"Denied requests are recorded by a background worker; "
-							"this bounds how long it waits before giving up.",
+							"Seconds the audit writer waits for a worker slot and for the audit log lock.",
+							"Denied requests are kept on disk and chained by a background "
+							"worker; past this the next write to the log chains them.",
 							&pg_rotate_writer_timeout,
 							10,
 							1,
@@ -102,6 +103,7 @@ _PG_init(void)
 	{
 		pg_rotate_preloaded = true;
 		self_change_hook_install();
+		audit_guard_install();
 	}
 	log_redact_install();
 }
@@ -126,6 +128,7 @@ rotate_lookup_objects(RotateObjects *objs)
 	objs->audit_log = get_relname_relid("audit_log", nsp);
 	objs->audit_seq = get_relname_relid("audit_log_id_seq", nsp);
 	objs->managed_role = get_relname_relid("managed_role", nsp);
+	objs->refusal_seq = get_relname_relid("unrecorded_refusal_seq", nsp);
 	if (!OidIsValid(objs->audit_log) || !OidIsValid(objs->audit_seq) ||
 		!OidIsValid(objs->managed_role))
 		return;

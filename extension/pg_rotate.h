@@ -8,7 +8,10 @@
  *	policy.c			who may be rotated, what a verifier must look like
  *	set_password.c		rotate.set_password() and rotate.log_event()
  *	audit.c				the hash chain and every insert into rotate.audit_log
- *	audit_worker.c		"denied" rows that survive the caller's rollback
+ *	audit_pending.c		refusals kept on disk until they are in the chain
+ *	audit_worker.c		the writer that chains them at once, in its own
+ *						transaction
+ *	audit_guard.c		ProcessUtility_hook: the log's DDL guard stays on
  *	self_change_hook.c	ProcessUtility_hook: no self-change, direct_change
  *	log_redact.c		emit_log_hook: no SCRAM verifier in the server log
  *
@@ -20,6 +23,8 @@
 #define PG_ROTATE_H
 
 #include "postgres.h"
+
+#include "datatype/timestamp.h"
 
 #define PG_ROTATE_SCHEMA		"rotate"
 #define PG_ROTATE_EXTENSION		"pg_rotate"
@@ -44,6 +49,8 @@ typedef struct RotateObjects
 	Oid			audit_seq;		/* rotate.audit_log_id_seq */
 	Oid			managed_role;	/* rotate.managed_role */
 	Oid			owner;			/* owner of rotate.audit_log */
+	Oid			refusal_seq;	/* rotate.unrecorded_refusal_seq, or
+								 * InvalidOid before version 1.1 */
 } RotateObjects;
 
 extern void rotate_lookup_objects(RotateObjects *objs);
@@ -55,7 +62,8 @@ extern void rotate_require_objects(RotateObjects *objs);
  * One audit row before it is chained.  Every field is a NUL-terminated
  * string in the server encoding, or NULL.  detail is JSON text (NULL means
  * '{}'), client_addr the text form of an inet.  Nothing here may ever hold
- * a password, a verifier or anything derived from one.
+ * a password, a verifier or anything derived from one (audit_append
+ * refuses it).
  */
 typedef struct AuditEvent
 {
@@ -69,12 +77,50 @@ typedef struct AuditEvent
 	const char *detail;
 } AuditEvent;
 
+/*
+ * The fields of an AuditEvent, in the order of the chain's serialization
+ * (audit.c's header): the one list that the writer, the secret check and
+ * the pending records walk.  type is the column's type in rotate.audit_log.
+ */
+typedef struct AuditField
+{
+	const char *name;
+	size_t		offset;			/* of the field in AuditEvent */
+	Oid			type;
+} AuditField;
+
 #define AUDIT_NFIELDS 8
+
+extern const AuditField audit_fields[AUDIT_NFIELDS];
+
+/* Field i of an AuditEvent, read and written through audit_fields. */
+static inline const char *
+audit_field_get(const AuditEvent *ev, int i)
+{
+	return *(const char *const *) ((const char *) ev + audit_fields[i].offset);
+}
+
+static inline void
+audit_field_set(AuditEvent *ev, int i, const char *value)
+{
+	*(const char **) ((char *) ev + audit_fields[i].offset) = value;
+}
 
 extern void audit_event_init(AuditEvent *ev, const char *event,
 							 const char *target);
+extern const char *audit_secret_field(const AuditEvent *ev);
 extern int64 audit_append(const AuditEvent *ev);
+extern void audit_flush(void);
+extern int64 audit_chain_row(const RotateObjects *objs, const AuditEvent *ev);
 extern char *audit_json_object(int npairs, const char *const *pairs);
+extern char *audit_timestamp_text(TimestampTz ts);
+
+/* ----- audit_pending.c ----- */
+
+extern char *audit_pending_save(const AuditEvent *ev, TimestampTz refused_at,
+								int64 watermark);
+extern bool audit_pending_exists(const char *name);
+extern void audit_pending_flush(const RotateObjects *objs);
 
 /* ----- role_mark.c ----- */
 
@@ -85,8 +131,7 @@ extern bool role_is_marked(Oid roleid);
 
 /* ----- audit_worker.c ----- */
 
-extern bool audit_append_autonomous(const AuditEvent *ev, int64 *id,
-									char **why_not);
+extern char *audit_record_denial(const AuditEvent *ev);
 
 /* ----- policy.c ----- */
 
@@ -108,6 +153,9 @@ extern bool policy_check_verifier(const char *target, const char *verifier,
 extern void policy_deny(const char *function, const AuditEvent *ev,
 						const PolicyDenial *denial) pg_attribute_noreturn();
 
+/* audit.c: the refusal of a field that holds a secret */
+extern void audit_secret_denial(const char *field, PolicyDenial *d);
+
 /* ----- self_change_hook.c ----- */
 
 extern void self_change_hook_install(void);
@@ -115,5 +163,9 @@ extern void self_change_hook_install(void);
 /* ----- log_redact.c ----- */
 
 extern void log_redact_install(void);
+
+/* ----- audit_guard.c ----- */
+
+extern void audit_guard_install(void);
 
 #endif							/* PG_ROTATE_H */
