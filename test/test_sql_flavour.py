@@ -92,10 +92,17 @@ def test_pg_tle_installer_registers_what_the_ordinary_install_creates(bare_pg):
         c_objs = sql_flavour.snapshot(pg, dbs["c"])
 
         helper = ("function", "rotate.audit_append(text,name,text,text,jsonb)")
-        assert set(sql_objs) - set(c_objs) == {helper}
+        # the SQL-only writer and its helpers (the C flavour has them in C)
+        helpers = {helper} | {("function", f"rotate.{f}") for f in (
+            "require_set_up()", "holds_secret(text)",
+            "audit_secret_field(text,name,text,text,jsonb)",
+            "refuse(text,name,text,text,text,text,text)",
+            "deny_secret_fields(text,text,name,text,text,jsonb)")}
+        assert set(sql_objs) - set(c_objs) == helpers
         assert set(c_objs) - set(sql_objs) == set()
         assert sql_objs[helper]["secdef"]
-        assert not [a for a in sql_objs[helper]["acl"] if a.startswith("=")]   # not PUBLIC
+        for h in helpers:   # none for PUBLIC
+            assert not [a for a in sql_objs[h]["acl"] if a.startswith("=")], h
         for key, c in c_objs.items():
             s = dict(sql_objs[key])
             c = dict(c)
