@@ -31,7 +31,8 @@
  *	  pg_rotate.writer_timeout: the worker gives up;
  *	- no worker slot came free within pg_rotate.writer_timeout (any role
  *	  can fill max_worker_processes with parallel queries);
- *	- the caller is cancelled while it waits: the worker goes on.
+ *	- the caller is cancelled while it waits: the worker goes on;
+ *	- the server is a standby: the first write after promotion does.
  * Only when the pending record itself cannot be written (the disk is full,
  * the data directory is not writable) is the refusal merely counted
  * (rotate.unrecorded_refusal_seq), and the next append records how many.
@@ -261,6 +262,11 @@ audit_record_denial(const AuditEvent *ev)
 		errno = save_errno;
 		return psprintf("The refusal could not be saved (%m) nor counted: it is in this server log only.");
 	}
+
+	/* A standby cannot write: the first append after promotion chains it. */
+	if (RecoveryInProgress())
+		return psprintf("The refusal is kept in pending record \"%s\": the server is in recovery, and the first write to rotate.audit_log after its promotion chains it.",
+						name);
 
 	/*
 	 * Holding a lock that blocks writers, we would wait for a worker that

@@ -1,4 +1,4 @@
-"""The audit log's anchor (issue 17, class 5), in both flavours.
+"""The audit log's anchor and DDL guard (issue 17, class 5), in both flavours.
 
 A superuser can rewrite the log and re-chain it, or drop and re-create the
 extension with a fresh log; the chain verifies either way. The anchor
@@ -9,12 +9,15 @@ covers a deleted newest row, a re-chained log, the DDL guard and a trigger
 that drops rows.
 """
 
+import os
+import re
 import uuid
 
 import pytest
 
 import sql_flavour
 from extension_util import Roles, random_password, scram_verifier
+from harness import util
 
 
 def anchor(pg, db):
@@ -84,3 +87,25 @@ def test_restarted_log_fails_the_anchor_sql_flavour(bare_pg, sql_db):
 def test_anchor_of_an_empty_log_is_null_and_any_log_extends_it(pg, fresh_db):
     assert pg.psql("SELECT rotate.audit_anchor() IS NULL", dbname=fresh_db).strip() == "t"
     assert pg.psql("SELECT ok FROM rotate.verify_audit_log(NULL)", dbname=fresh_db).strip() == "t"
+
+
+def test_guard_lifted_and_restored_as_the_readme_says_for_rds_upgrades(bare_pg, sql_db):
+    """README, "Amazon RDS and Aurora": the master user takes the guard's
+    event triggers out for a major version upgrade and puts them back."""
+    pg = bare_pg
+    with open(os.path.join(util.REPO, "README.md")) as f:
+        steps = re.search(r"switch it off first, as the master\nuser, and put it back after "
+                          r"the upgrade:\n\n```sql\n(.*?)```", f.read(), re.S).group(1)
+    lift, restore = steps.split("-- ... the upgrade, then:\n")
+    pg.psql(lift, dbname=sql_db)
+    assert pg.psql("SELECT count(*) FROM pg_event_trigger", dbname=sql_db).strip() == "0"
+    pg.psql(restore, dbname=sql_db)
+    assert pg.psql("SELECT string_agg(e.evtname || ':' || e.evtenabled::text, ',' ORDER BY e.evtname)"
+                   "  FROM pg_event_trigger e JOIN pg_depend d ON d.objid = e.oid"
+                   " WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_rotate')"
+                   "   AND d.deptype = 'e'", dbname=sql_db).strip() \
+        == "pg_rotate_audit_log_guard:A,pg_rotate_audit_log_guard_drop:A"
+    proc = pg.psql("ALTER TABLE rotate.audit_log DISABLE TRIGGER audit_log_append_only",
+                   dbname=sql_db, check=False)
+    assert proc.returncode == 3
+    assert "pg_rotate does not allow ALTER TABLE rotate.audit_log" in proc.stderr

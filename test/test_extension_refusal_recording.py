@@ -159,6 +159,36 @@ def test_refusal_in_a_database_its_owner_made_read_only_and_closed(pg):
         pg.psql(f"DROP ROLE IF EXISTS {owner}", check=False)
 
 
+def test_a_database_still_at_1_0_keeps_its_refusals(pg):
+    """One library serves every installed version: a 1.0 database (no
+    refusal counter) still gets its refusals kept on disk and chained."""
+    db = "t_" + uuid.uuid4().hex[:12]
+    pg.psql(f"CREATE DATABASE {db}")
+    pg.psql("CREATE EXTENSION pg_rotate VERSION '1.0'", dbname=db)
+    roles = Roles(pg, db, targets=1)
+    holder = pg.connect(dbname=db)
+    holder.autocommit = False
+    try:
+        pg.psql(f"ALTER DATABASE {db} SET pg_rotate.writer_timeout = 1")
+        conn = rotator_conn(pg, roles, db)
+        assert refuse(conn, roles.unmanaged).pgcode == "42501"
+        assert denials(pg, db, roles.unmanaged) == ["not_managed"]
+        with holder.cursor() as cur:
+            cur.execute("LOCK TABLE rotate.audit_log IN SHARE ROW EXCLUSIVE MODE")
+        assert refuse(conn, roles.unmanaged).pgcode == "42501"
+        holder.commit()
+        later = set_password(conn, roles.targets[0])
+        assert denials(pg, db, roles.unmanaged) == ["not_managed", "not_managed"]
+        assert int(events(pg, db)[-1][0]) == later
+        assert chain_ok(pg, db)
+        conn.close()
+    finally:
+        holder.rollback()
+        holder.close()
+        roles.drop(db)
+        pg.psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", check=False)
+
+
 @pytest.fixture(scope="module")
 def few_slots():
     """A cluster of its own with four background worker slots (the logical
