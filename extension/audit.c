@@ -347,19 +347,6 @@ audit_row_hash(const char *const fields[CANON_NFIELDS])
 	return hex;
 }
 
-/* SPI_prepare and keep sql, or raise. */
-static SPIPlanPtr
-keep_plan(const char *sql, int nargs, Oid *types)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s",
-			 SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
-}
-
 /*
  * prepare_plans
  *		The statements the writer needs.  The column lists of the INSERT
@@ -374,8 +361,8 @@ prepare_plans(void)
 	int			i;
 
 	if (tip_plan == NULL)
-		tip_plan = keep_plan("SELECT row_hash, id FROM rotate.audit_log"
-							 " ORDER BY id DESC LIMIT 1", 0, NULL);
+		tip_plan = rotate_keep_plan("SELECT row_hash, id FROM rotate.audit_log"
+									" ORDER BY id DESC LIMIT 1", 0, NULL);
 	if (insert_plan != NULL && reread_plan != NULL)
 		return;
 
@@ -396,13 +383,14 @@ prepare_plans(void)
 	types[AUDIT_NFIELDS + 2] = TEXTOID;
 	types[AUDIT_NFIELDS + 3] = TEXTOID;
 
-	insert_plan = keep_plan(psprintf("INSERT INTO rotate.audit_log (%s) VALUES (%s)",
-									 cols.data, params.data),
-							ROW_NCOLUMNS, types);
-	reread_plan = keep_plan(psprintf("SELECT %s FROM rotate.audit_log"
-									 " WHERE id OPERATOR(pg_catalog.=) $1",
-									 cols.data),
-							1, types);
+	insert_plan = rotate_keep_plan(psprintf("INSERT INTO rotate.audit_log (%s)"
+											" VALUES (%s)",
+											cols.data, params.data),
+								   ROW_NCOLUMNS, types);
+	reread_plan = rotate_keep_plan(psprintf("SELECT %s FROM rotate.audit_log"
+											" WHERE id OPERATOR(pg_catalog.=) $1",
+											cols.data),
+								   1, types);
 }
 
 /*
@@ -627,7 +615,7 @@ record_unrecorded_refusals(const RotateObjects *objs)
 	if (!OidIsValid(objs->refusal_seq))
 		return;
 	if (unrecorded_plan == NULL)
-		unrecorded_plan = keep_plan(
+		unrecorded_plan = rotate_keep_plan(
 			"SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END,"
 			" coalesce((SELECT (a.detail OPERATOR(pg_catalog.->>) 'through')::pg_catalog.int8"
 			"            FROM rotate.audit_log a"

@@ -296,18 +296,12 @@ already_chained(const AuditEvent *ev, int64 watermark)
 	if (seen_plan == NULL)
 	{
 		Oid			types[3] = {INT8OID, TEXTOID, JSONBOID};
-		SPIPlanPtr	plan;
 
-		plan = SPI_prepare("SELECT 1 FROM rotate.audit_log a"
-						   " WHERE a.id OPERATOR(pg_catalog.>) $1"
-						   "   AND a.event OPERATOR(pg_catalog.=) $2"
-						   "   AND a.detail OPERATOR(pg_catalog.@>) $3"
-						   " LIMIT 1", 3, types);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		seen_plan = plan;
+		seen_plan = rotate_keep_plan("SELECT 1 FROM rotate.audit_log a"
+									 " WHERE a.id OPERATOR(pg_catalog.>) $1"
+									 "   AND a.event OPERATOR(pg_catalog.=) $2"
+									 "   AND a.detail OPERATOR(pg_catalog.@>) $3"
+									 " LIMIT 1", 3, types);
 	}
 	values[0] = Int64GetDatum(watermark);
 	values[1] = CStringGetTextDatum(ev->event);

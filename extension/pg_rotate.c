@@ -20,6 +20,7 @@
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -157,4 +158,22 @@ rotate_require_objects(RotateObjects *objs)
 				 errdetail("A table or sequence of the extension is missing from schema \"%s\".",
 						   PG_ROTATE_SCHEMA),
 				 errhint("Run DROP EXTENSION pg_rotate and CREATE EXTENSION pg_rotate as a superuser.")));
+}
+
+/*
+ * rotate_keep_plan
+ *		SPI_prepare sql and keep the plan for the life of the backend (the
+ *		plan cache re-plans it when the objects it uses change), or raise.
+ *		The caller is connected to SPI.
+ */
+SPIPlanPtr
+rotate_keep_plan(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s",
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
 }

@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 
 #define PG_ROTATE_SCHEMA		"rotate"
 #define PG_ROTATE_EXTENSION		"pg_rotate"
@@ -55,6 +56,7 @@ typedef struct RotateObjects
 
 extern void rotate_lookup_objects(RotateObjects *objs);
 extern void rotate_require_objects(RotateObjects *objs);
+extern SPIPlanPtr rotate_keep_plan(const char *sql, int nargs, Oid *argtypes);
 
 /* ----- audit.c ----- */
 

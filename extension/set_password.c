@@ -128,19 +128,13 @@ rotation_has_password_set(const RotateObjects *objs, const AuditEvent *ev)
 	if (plan == NULL)
 	{
 		Oid			types[3] = {TEXTOID, TEXTOID, NAMEOID};
-		SPIPlanPtr	p;
 
-		p = SPI_prepare("SELECT 1 FROM rotate.audit_log a"
-						" WHERE a.secret_id OPERATOR(pg_catalog.=) $1"
-						"   AND a.version_id OPERATOR(pg_catalog.=) $2"
-						"   AND a.target OPERATOR(pg_catalog.=) $3"
-						"   AND a.event OPERATOR(pg_catalog.=) 'password_set'"
-						" LIMIT 1", 3, types);
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		plan = p;
+		plan = rotate_keep_plan("SELECT 1 FROM rotate.audit_log a"
+								" WHERE a.secret_id OPERATOR(pg_catalog.=) $1"
+								"   AND a.version_id OPERATOR(pg_catalog.=) $2"
+								"   AND a.target OPERATOR(pg_catalog.=) $3"
+								"   AND a.event OPERATOR(pg_catalog.=) 'password_set'"
+								" LIMIT 1", 3, types);
 	}
 	values[0] = CStringGetTextDatum(ev->secret_id);
 	values[1] = CStringGetTextDatum(ev->version_id);

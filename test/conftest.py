@@ -3,6 +3,7 @@
   pg        the throwaway PostgreSQL cluster (reused from test/run-checks.sh
             when PG_ROTATE_CLUSTER_STATE names its state file)
   fresh_db  a new database with the extension created, dropped afterwards
+  sql_db    the same with the SQL-only flavour, in bare_pg (no preload)
   moto      moto_server on loopback, auth off (see harness.motoserver)
   client_bin the built pg_rotate program
   scenario  a database with the app and rotator roles and their two
@@ -70,6 +71,18 @@ def fresh_db(pg):
         yield name
     finally:
         pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def sql_db(bare_pg):
+    import sql_flavour
+    name = "t_" + uuid.uuid4().hex[:12]
+    bare_pg.psql(f"CREATE DATABASE {name}")
+    sql_flavour.create_sql_flavour(bare_pg, name)
+    try:
+        yield name
+    finally:
+        bare_pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

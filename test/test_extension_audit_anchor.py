@@ -11,9 +11,6 @@ that drops rows.
 
 import os
 import re
-import uuid
-
-import pytest
 
 import sql_flavour
 from extension_util import Roles, random_password, scram_verifier
@@ -66,17 +63,6 @@ def check_restart_is_detected(pg, db, create):
 
 def test_restarted_log_fails_the_anchor_c_flavour(pg, fresh_db):
     check_restart_is_detected(pg, fresh_db, "CREATE EXTENSION pg_rotate")
-
-
-@pytest.fixture
-def sql_db(bare_pg):
-    db = "t_" + uuid.uuid4().hex[:12]
-    bare_pg.psql(f"CREATE DATABASE {db}")
-    sql_flavour.create_sql_flavour(bare_pg, db)
-    try:
-        yield db
-    finally:
-        bare_pg.psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
 
 def test_restarted_log_fails_the_anchor_sql_flavour(bare_pg, sql_db):

@@ -12,7 +12,6 @@ import uuid
 import psycopg2
 import pytest
 
-import sql_flavour
 from extension_util import Roles, random_password, scram_parts
 from harness import leakscan
 
@@ -88,11 +87,5 @@ def test_secret_fields_are_refused_c_flavour(pg, fresh_db):
     check_secret_fields_are_refused(pg, fresh_db, c_flavour=True)
 
 
-def test_secret_fields_are_refused_sql_flavour(bare_pg):
-    db = "t_" + uuid.uuid4().hex[:12]
-    bare_pg.psql(f"CREATE DATABASE {db}")
-    try:
-        sql_flavour.create_sql_flavour(bare_pg, db)
-        check_secret_fields_are_refused(bare_pg, db, c_flavour=False)
-    finally:
-        bare_pg.psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+def test_secret_fields_are_refused_sql_flavour(bare_pg, sql_db):
+    check_secret_fields_are_refused(bare_pg, sql_db, c_flavour=False)

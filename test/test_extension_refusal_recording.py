@@ -22,7 +22,6 @@ import uuid
 import psycopg2
 import pytest
 
-import sql_flavour
 from extension_util import Roles, random_password, scram_verifier
 from harness.pgcluster import Cluster
 from harness.util import wait_until
@@ -280,17 +279,6 @@ def test_refusal_under_a_tiny_statement_timeout(few_slots):
 
 
 # ----- SQL-only flavour -----------------------------------------------------
-
-@pytest.fixture
-def sql_db(bare_pg):
-    db = "t_" + uuid.uuid4().hex[:12]
-    bare_pg.psql(f"CREATE DATABASE {db}")
-    sql_flavour.create_sql_flavour(bare_pg, db)
-    try:
-        yield db
-    finally:
-        bare_pg.psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-
 
 def unrecorded(pg, db):
     """(count, through) of every refusals_unrecorded row."""
