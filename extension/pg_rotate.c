@@ -7,9 +7,9 @@
  * Loaded through shared_preload_libraries the module installs its
  * ProcessUtility_hooks (no managed role may change its own password; the
  * audit log's DDL guard cannot be switched off) and its emit_log_hook (no
- * SCRAM verifier reaches the server log).  Loaded on
- * first use instead, everything else works; rotate.set_password() then
- * says in the server log that the self-change ban is off.
+ * SCRAM verifier reaches the server log).  Loaded on first use instead,
+ * everything else works; rotate.set_password() then says in the server log
+ * that the self-change ban is off.
  *
  * extension/pg_rotate.c
  *
