@@ -155,7 +155,8 @@ denial_row(const AuditEvent *ev, TimestampTz refused_at, AuditEvent *row)
 	StringInfoData extra;
 	const char *field;
 	bool		first = true;
-	Datum		detail;
+	Datum		given;
+	Datum		added;
 
 	*row = *ev;
 	initStringInfo(&extra);
@@ -173,11 +174,12 @@ denial_row(const AuditEvent *ev, TimestampTz refused_at, AuditEvent *row)
 	}
 	appendStringInfoString(&extra, first ? "}" : "]}");
 
-	detail = DirectFunctionCall2(jsonb_concat,
-								 DirectFunctionCall1(jsonb_in,
-													 CStringGetDatum(row->detail ? row->detail : "{}")),
-								 DirectFunctionCall1(jsonb_in, CStringGetDatum(extra.data)));
-	row->detail = DatumGetCString(DirectFunctionCall1(jsonb_out, detail));
+	given = DirectFunctionCall1(jsonb_in,
+								CStringGetDatum(row->detail ? row->detail : "{}"));
+	added = DirectFunctionCall1(jsonb_in, CStringGetDatum(extra.data));
+	row->detail = DatumGetCString(DirectFunctionCall1(jsonb_out,
+													  DirectFunctionCall2(jsonb_concat,
+																		  given, added)));
 }
 
 /*

@@ -16,6 +16,7 @@ test documents the gap.
 """
 
 import contextlib
+import os
 import threading
 import uuid
 
@@ -156,6 +157,62 @@ def test_refusal_in_a_database_its_owner_made_read_only_and_closed(pg):
         roles.drop(db)
         pg.psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", check=False)
         pg.psql(f"DROP ROLE IF EXISTS {owner}", check=False)
+
+
+def test_refusal_that_cannot_be_saved_is_counted_and_recorded_by_the_next_write(pg, fresh_db):
+    """The last resort: the pending record cannot be written (here the
+    directory is not writable; a full disk does the same), so the refusal
+    is counted, and the next write records the count."""
+    roles = Roles(pg, fresh_db, targets=1)
+    pending = os.path.join(pg.datadir, "pg_rotate", "pending")
+    try:
+        conn = rotator_conn(pg, roles, fresh_db)
+        refuse(conn, roles.unmanaged)        # the directory exists from now on
+        os.chmod(pending, 0o500)
+        mark = pg.log_mark()
+        assert refuse(conn, roles.unmanaged).pgcode == "42501"
+        os.chmod(pending, 0o700)
+        later = set_password(conn, roles.targets[0])
+        rows = events(pg, fresh_db)
+        assert [(e[1], e[2], e[3]) for e in rows][-3:] == [
+            ("denied", roles.unmanaged, "not_managed"), ("refusals_unrecorded", "", ""),
+            ("password_set", roles.targets[0], "")]
+        assert int(rows[-1][0]) == later
+        assert pg.psql("SELECT detail FROM rotate.audit_log WHERE event = 'refusals_unrecorded'",
+                       dbname=fresh_db).strip() == '{"count": 1, "through": 1}'
+        assert chain_ok(pg, fresh_db)
+        assert "The refusal could not be saved (Permission denied); it was counted" \
+            in pg.log_since(mark)
+        conn.close()
+    finally:
+        os.chmod(pending, 0o700)
+        roles.drop(fresh_db)
+
+
+def test_an_unreadable_pending_record_stops_the_log_until_moved_away(pg, fresh_db):
+    """Skipping a record would lose a refusal: every write fails, naming
+    the file, until someone moves it away."""
+    roles = Roles(pg, fresh_db, targets=1)
+    dboid = pg.psql(f"SELECT oid FROM pg_database WHERE datname = '{fresh_db}'").strip()
+    bad = os.path.join(pg.datadir, "pg_rotate", "pending", f"{dboid}-1-1")
+    try:
+        conn = rotator_conn(pg, roles, fresh_db)
+        refuse(conn, roles.unmanaged)        # the directory exists from now on
+        with open(bad, "w") as f:
+            f.write("not a pending refusal record\n")
+        with pytest.raises(psycopg2.Error) as err:
+            set_password(conn, roles.targets[0])
+        assert err.value.pgcode == "XX001", err.value.pgerror
+        assert f'pending refusal record "pg_rotate/pending/{dboid}-1-1" is corrupt' \
+            in err.value.pgerror
+        os.unlink(bad)
+        set_password(conn, roles.targets[0])
+        assert chain_ok(pg, fresh_db)
+        conn.close()
+    finally:
+        if os.path.exists(bad):
+            os.unlink(bad)
+        roles.drop(fresh_db)
 
 
 def test_a_database_still_at_1_0_keeps_its_refusals(pg):
