@@ -77,6 +77,9 @@ typedef struct AuditWriterArgs
 StaticAssertDecl(sizeof(AuditWriterArgs) <= BGW_EXTRALEN,
 				 "AuditWriterArgs must fit in bgw_extra");
 
+/* The transaction (holding the chain lock) a writer already waits for. */
+static TransactionId writer_waits_for = InvalidTransactionId;
+
 /*
  * Register the writer, waiting up to pg_rotate.writer_timeout for a free
  * worker slot: concurrent refusals (or parallel queries) can hold every slot
@@ -272,17 +275,26 @@ audit_record_denial(const AuditEvent *ev)
 
 	/*
 	 * Holding a lock that blocks writers, we would wait for a worker that
-	 * waits for us: let it wait for our transaction to end instead.
+	 * waits for us: let it wait for our transaction to end instead.  One
+	 * such worker per transaction is enough (it chains every pending
+	 * record), and more would only hold worker slots.
 	 */
 	SET_LOCKTAG_RELATION(tag, MyDatabaseId, objs.audit_log);
 	holds_lock = compat_LockHeldByMeOrStronger(&tag, RowExclusiveLock);
+	if (holds_lock && TransactionIdIsValid(writer_waits_for) &&
+		writer_waits_for == GetTopTransactionIdIfAny())
+		return psprintf("The refusal is kept in pending record \"%s\": this transaction has written audit rows that are not committed yet, and the audit writer that waits for it to end chains it (or the next write to rotate.audit_log does).",
+						name);
 
 	if (!start_writer(objs.owner, !holds_lock))
 		return psprintf("The refusal is kept in pending record \"%s\" and will be chained by the next write to rotate.audit_log: no background worker slot came free within pg_rotate.writer_timeout (max_worker_processes).",
 						name);
 	if (holds_lock)
+	{
+		writer_waits_for = GetTopTransactionIdIfAny();
 		return psprintf("The refusal is kept in pending record \"%s\": this transaction has written audit rows that are not committed yet, so the audit writer chains it once the transaction ends (or the next write to rotate.audit_log does).",
 						name);
+	}
 	if (audit_pending_exists(name))
 		return psprintf("The refusal is kept in pending record \"%s\" and will be chained by the next write to rotate.audit_log: the audit writer failed (its own log lines say why).",
 						name);

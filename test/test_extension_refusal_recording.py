@@ -73,21 +73,33 @@ def assert_chained_before(pg, db, target, later_id):
 
 # ----- C flavour ------------------------------------------------------------
 
+def audit_writers(pg):
+    return int(pg.psql("SELECT count(*) FROM pg_stat_activity"
+                       " WHERE backend_type = 'pg_rotate audit writer'").strip())
+
+
 def test_refusal_after_an_audit_write_in_the_same_transaction(pg, fresh_db):
-    """The caller holds the chain lock: the writer chains the refusal once
-    the caller's transaction has ended."""
+    """The caller holds the chain lock: one writer waits for the caller's
+    transaction to end, and chains its refusals then."""
     roles = Roles(pg, fresh_db, targets=1)
     try:
         conn = rotator_conn(pg, roles, fresh_db)
         conn.autocommit = False
         set_password(conn, roles.targets[0])
         mark = pg.log_mark()
-        err = refuse(conn, roles.unmanaged)
-        assert err.pgcode == "42501", err.pgerror
-        assert "is not managed by pg_rotate" in err.pgerror
+        for i in range(3):
+            with conn.cursor() as cur:
+                cur.execute(f"SAVEPOINT s{i}")
+            err = refuse(conn, roles.unmanaged)
+            assert err.pgcode == "42501", err.pgerror
+            assert "is not managed by pg_rotate" in err.pgerror
+            with conn.cursor() as cur:
+                cur.execute(f"ROLLBACK TO SAVEPOINT s{i}")
+        wait_until(lambda: audit_writers(pg) == 1, what="the writer waiting for the caller")
+        assert audit_writers(pg) == 1
         conn.rollback()
-        wait_until(lambda: denials(pg, fresh_db, roles.unmanaged) == ["not_managed"],
-                   what="the audit writer to chain the refusal")
+        wait_until(lambda: denials(pg, fresh_db, roles.unmanaged) == ["not_managed"] * 3,
+                   what="the audit writer to chain the refusals")
         assert chain_ok(pg, fresh_db)
         assert "this transaction has written audit rows that are not committed yet" \
             in pg.log_since(mark)
