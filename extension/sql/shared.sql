@@ -120,7 +120,9 @@ $$;
  * cut before the anchor's row, rewritten and re-chained up to it, or
  * restarted by DROP EXTENSION and CREATE EXTENSION fails.  Rows after the
  * anchor's are only as good as the chain (a later anchor covers them).  A
- * NULL anchor is that of an empty log: every log extends it.
+ * NULL anchor is that of an empty log: every log extends it.  It reads the
+ * log as its owner, so that the rotation role, which cannot read the log,
+ * can check it: it says no more than whether the log matches.
  */
 CREATE OR REPLACE FUNCTION rotate.verify_audit_log(
 	anchor text,
@@ -128,6 +130,7 @@ CREATE OR REPLACE FUNCTION rotate.verify_audit_log(
 	OUT first_bad_id bigint, OUT problem text)
 RETURNS record
 LANGUAGE plpgsql STABLE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

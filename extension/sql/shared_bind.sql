@@ -35,7 +35,7 @@ COMMENT ON FUNCTION rotate.audit_anchor() IS
 	'the audit log''s tip as ''<id>:<row_hash>'': keep it outside the database and check the log against it with rotate.verify_audit_log(anchor)';
 COMMENT ON FUNCTION rotate.verify_audit_log(text) IS
 	'verify_audit_log(), and that the log still holds the anchor''s row with the anchor''s hash';
-GRANT EXECUTE ON FUNCTION rotate.audit_anchor() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION rotate.audit_anchor(), rotate.verify_audit_log(text) TO PUBLIC;
 REVOKE ALL ON FUNCTION rotate.audit_log_guard() FROM PUBLIC;
 
 /*

@@ -16,7 +16,7 @@ SELECT p.oid::regprocedure AS function, p.prosecdef, p.proconfig,
        pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE') AS public_exec
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = 'rotate'
- ORDER BY p.proname;
+ ORDER BY p.oid::regprocedure::text;
 
 SELECT c.relname, c.relkind,
        NOT has_table_privilege('public', c.oid, 'SELECT') AS no_public_select

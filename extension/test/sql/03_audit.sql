@@ -130,9 +130,12 @@ SELECT * FROM rotate.verify_audit_log(:'anchor');
 SELECT * FROM rotate.verify_audit_log('12:abc');
 \set SHOW_CONTEXT :show_context
 SELECT ok FROM rotate.verify_audit_log(NULL);
--- anyone may read the anchor: it is a hash
-SET SESSION AUTHORIZATION regress_auditor;
-SELECT rotate.audit_anchor() = :'anchor' AS auditor_reads_anchor;
+-- anyone may read the anchor (it is a hash) and check the log against it,
+-- the rotation role too, which cannot read the log
+SET SESSION AUTHORIZATION regress_rotator;
+SELECT rotate.audit_anchor() = :'anchor' AS rotator_reads_anchor;
+SELECT ok FROM rotate.verify_audit_log(:'anchor');
+SELECT count(*) FROM rotate.audit_log;
 RESET SESSION AUTHORIZATION;
 
 -- one row per rotation
