@@ -117,14 +117,16 @@ compat_LockHeldByMeOrStronger(const LOCKTAG *tag, LOCKMODE mode)
 }
 
 /*
- * PG 17 lets a background worker connect as a role without LOGIN; the
- * audit writer connects as the extension owner, which may be NOLOGIN.
- * Before 17 there is no such flag (and no way around the check).
+ * PG 17 checks rolcanlogin for background workers unless told not to; the
+ * audit writer connects as the extension owner, which may be NOLOGIN.  It
+ * also connects to a database that does not allow connections (its owner
+ * can set ALLOW_CONNECTIONS false), on every version.
  */
 #ifdef BGWORKER_BYPASS_ROLELOGINCHECK
-#define COMPAT_BGWORKER_CONN_FLAGS	BGWORKER_BYPASS_ROLELOGINCHECK
+#define COMPAT_BGWORKER_CONN_FLAGS \
+	(BGWORKER_BYPASS_ALLOWCONN | BGWORKER_BYPASS_ROLELOGINCHECK)
 #else
-#define COMPAT_BGWORKER_CONN_FLAGS	0
+#define COMPAT_BGWORKER_CONN_FLAGS	BGWORKER_BYPASS_ALLOWCONN
 #endif
 
 #endif							/* PG_ROTATE_COMPAT_H */

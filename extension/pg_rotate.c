@@ -5,10 +5,11 @@
  *	  and the lookup of the extension's objects in the current database.
  *
  * Loaded through shared_preload_libraries the module installs its
- * ProcessUtility_hook (no managed role may change its own password) and
- * its emit_log_hook (no SCRAM verifier reaches the server log).  Loaded on
- * first use instead, everything else works; rotate.set_password() then
- * says in the server log that the self-change ban is off.
+ * ProcessUtility_hooks (no managed role may change its own password; the
+ * audit log's DDL guard cannot be switched off) and its emit_log_hook (no
+ * SCRAM verifier reaches the server log).  Loaded on first use instead,
+ * everything else works; rotate.set_password() then says in the server log
+ * that the self-change ban is off.
  *
  * extension/pg_rotate.c
  *
@@ -31,6 +32,7 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "commands/extension.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/fmgroids.h"
@@ -104,9 +106,9 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_rotate.writer_timeout",
-							"Seconds the audit writer waits for the audit log lock.",
-							"Denied requests are recorded by a background worker; "
-							"this bounds how long it waits before giving up.",
+							"Seconds the audit writer waits for a worker slot and for the audit log lock.",
+							"Denied requests are kept on disk and chained by a background "
+							"worker; past this the next write to the log chains them.",
 							&pg_rotate_writer_timeout,
 							10,
 							1,
@@ -135,6 +137,7 @@ _PG_init(void)
 	{
 		pg_rotate_preloaded = true;
 		self_change_hook_install();
+		audit_guard_install();
 	}
 	log_redact_install();
 }
@@ -159,6 +162,7 @@ rotate_lookup_objects(RotateObjects *objs)
 	objs->audit_log = get_relname_relid("audit_log", nsp);
 	objs->audit_seq = get_relname_relid("audit_log_id_seq", nsp);
 	objs->managed_role = get_relname_relid("managed_role", nsp);
+	objs->refusal_seq = get_relname_relid("unrecorded_refusal_seq", nsp);
 	if (!OidIsValid(objs->audit_log) || !OidIsValid(objs->audit_seq) ||
 		!OidIsValid(objs->managed_role))
 		return;
@@ -346,4 +350,22 @@ rotate_log_controllers(const RotateObjects *objs)
 	add_trigger_functions(&list, objs->audit_log);
 	add_trigger_functions(&list, objs->managed_role);
 	return list;
+}
+
+/*
+ * rotate_keep_plan
+ *		SPI_prepare sql and keep the plan for the life of the backend (the
+ *		plan cache re-plans it when the objects it uses change), or raise.
+ *		The caller is connected to SPI.
+ */
+SPIPlanPtr
+rotate_keep_plan(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s",
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
 }

@@ -11,7 +11,10 @@
  *	role_mark.c			the per-database marks of managed roles
  *	set_password.c		rotate.set_password() and rotate.log_event()
  *	audit.c				the hash chain and every insert into rotate.audit_log
- *	audit_worker.c		"denied" rows that survive the caller's rollback
+ *	audit_pending.c		refusals kept on disk until they are in the chain
+ *	audit_worker.c		the writer that chains them at once, in its own
+ *						transaction
+ *	audit_guard.c		ProcessUtility_hook: the log's DDL guard stays on
  *	self_change_hook.c	ProcessUtility_hook: managed roles' passwords, renames,
  *						memberships
  *	log_redact.c		emit_log_hook: no password or verifier in the server log
@@ -29,6 +32,8 @@
 #include "nodes/pg_list.h"
 
 #include "compat.h"				/* pg_noreturn before PostgreSQL 18 */
+#include "datatype/timestamp.h"
+#include "executor/spi.h"
 
 #define PG_ROTATE_SCHEMA		"rotate"
 #define PG_ROTATE_EXTENSION		"pg_rotate"
@@ -59,6 +64,8 @@ typedef struct RotateObjects
 	Oid			owner;			/* owner of rotate.audit_log */
 	Oid			list_owner;		/* owner of rotate.managed_role */
 	bool		listing_by_oid; /* managed_role has role_oid (1.1 tables) */
+	Oid			refusal_seq;	/* rotate.unrecorded_refusal_seq, or
+								 * InvalidOid before version 1.1 */
 } RotateObjects;
 
 /* An object that controls the audit log, and its owner. */
@@ -72,6 +79,7 @@ extern void rotate_lookup_objects(RotateObjects *objs);
 extern void rotate_require_objects(RotateObjects *objs);
 extern Oid	rotate_extension_owner(void);
 extern List *rotate_log_controllers(const RotateObjects *objs);
+extern SPIPlanPtr rotate_keep_plan(const char *sql, int nargs, Oid *argtypes);
 
 /* ----- audit.c ----- */
 
@@ -79,7 +87,8 @@ extern List *rotate_log_controllers(const RotateObjects *objs);
  * One audit row before it is chained.  Every field is a NUL-terminated
  * string in the server encoding, or NULL.  detail is JSON text (NULL means
  * '{}'), client_addr the text form of an inet.  Nothing here may ever hold
- * a password, a verifier or anything derived from one.
+ * a password, a verifier or anything derived from one (audit_append
+ * refuses it).
  */
 typedef struct AuditEvent
 {
@@ -93,12 +102,50 @@ typedef struct AuditEvent
 	const char *detail;
 } AuditEvent;
 
+/*
+ * The fields of an AuditEvent, in the order of the chain's serialization
+ * (audit.c's header): the one list that the writer, the secret check and
+ * the pending records walk.  type is the column's type in rotate.audit_log.
+ */
+typedef struct AuditField
+{
+	const char *name;
+	size_t		offset;			/* of the field in AuditEvent */
+	Oid			type;
+} AuditField;
+
 #define AUDIT_NFIELDS 8
+
+extern const AuditField audit_fields[AUDIT_NFIELDS];
+
+/* Field i of an AuditEvent, read and written through audit_fields. */
+static inline const char *
+audit_field_get(const AuditEvent *ev, int i)
+{
+	return *(const char *const *) ((const char *) ev + audit_fields[i].offset);
+}
+
+static inline void
+audit_field_set(AuditEvent *ev, int i, const char *value)
+{
+	*(const char **) ((char *) ev + audit_fields[i].offset) = value;
+}
 
 extern void audit_event_init(AuditEvent *ev, const char *event,
 							 const char *target);
+extern const char *audit_secret_field(const AuditEvent *ev);
 extern int64 audit_append(const AuditEvent *ev);
+extern void audit_flush(void);
+extern int64 audit_chain_row(const RotateObjects *objs, const AuditEvent *ev);
 extern char *audit_json_object(int npairs, const char *const *pairs);
+extern char *audit_timestamp_text(TimestampTz ts);
+
+/* ----- audit_pending.c ----- */
+
+extern char *audit_pending_save(const AuditEvent *ev, TimestampTz refused_at,
+								int64 watermark);
+extern bool audit_pending_exists(const char *name);
+extern void audit_pending_flush(const RotateObjects *objs);
 
 /* ----- role_mark.c ----- */
 
@@ -132,8 +179,7 @@ extern Oid	managed_role_check_entry(const char *rolename);
 
 /* ----- audit_worker.c ----- */
 
-extern bool audit_append_autonomous(const AuditEvent *ev, int64 *id,
-									char **why_not);
+extern char *audit_record_denial(const AuditEvent *ev);
 
 /* ----- policy.c ----- */
 
@@ -180,6 +226,9 @@ extern bool policy_check_verifier(const char *target, const char *verifier,
 pg_noreturn extern void policy_deny(const char *function, const AuditEvent *ev,
 									const PolicyDenial *denial);
 
+/* audit.c: the refusal of a field that holds a secret */
+extern void audit_secret_denial(const char *field, PolicyDenial *d);
+
 /* ----- self_change_hook.c ----- */
 
 extern void self_change_hook_install(void);
@@ -187,5 +236,9 @@ extern void self_change_hook_install(void);
 /* ----- log_redact.c ----- */
 
 extern void log_redact_install(void);
+
+/* ----- audit_guard.c ----- */
+
+extern void audit_guard_install(void);
 
 #endif							/* PG_ROTATE_H */

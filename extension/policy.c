@@ -514,8 +514,9 @@ malformed:
 
 /*
  * policy_deny
- *		Report a refusal: commit a "denied" row (ev, with the reason added
- *		to its detail) in a transaction of its own, then raise the ERROR.
+ *		Report a refusal: record a "denied" row (ev, with the reason added
+ *		to its detail) that survives the rollback (audit_worker.c), then
+ *		raise the ERROR.
  *		The server log gets the ERROR with, in place of the detail, the
  *		detail plus where the denial was recorded.  Never returns.
  */
@@ -525,8 +526,6 @@ policy_deny(const char *function, const AuditEvent *ev,
 {
 	AuditEvent	row = *ev;
 	const char *pairs[6];
-	int64		id = 0;
-	char	   *why_not = NULL;
 	char	   *where;
 
 	pairs[0] = "reason";
@@ -538,12 +537,7 @@ policy_deny(const char *function, const AuditEvent *ev,
 	row.event = "denied";
 	row.detail = audit_json_object(3, pairs);
 
-	if (audit_append_autonomous(&row, &id, &why_not))
-		where = psprintf("The refusal was recorded as rotate.audit_log row " INT64_FORMAT ".",
-						 id);
-	else
-		where = psprintf("The refusal could not be recorded in rotate.audit_log: %s",
-						 why_not);
+	where = audit_record_denial(&row);
 
 	/*
 	 * errhidestmt: the refused statement may hold a plaintext password

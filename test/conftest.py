@@ -5,6 +5,7 @@
   fresh_db  a new database with the extension created, dropped afterwards
   plain_db  a new database without the extension, dropped afterwards
   site      a database with the extension in each flavour (policy_site.py)
+  sql_db    the same with the SQL-only flavour, in bare_pg (no preload)
   moto      moto_server on loopback, auth off (see harness.motoserver)
   client_bin the built pg_rotate program
   scenario  a database with the app and rotator roles and their two
@@ -96,6 +97,18 @@ def site(request):
         yield s
     finally:
         s.drop()
+
+
+@pytest.fixture
+def sql_db(bare_pg):
+    import sql_flavour
+    name = "t_" + uuid.uuid4().hex[:12]
+    bare_pg.psql(f"CREATE DATABASE {name}")
+    sql_flavour.create_sql_flavour(bare_pg, name)
+    try:
+        yield name
+    finally:
+        bare_pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

@@ -71,7 +71,7 @@ $$;
 # Everything an install creates in schema rotate, one JSON object per line:
 # functions with signature, result, security, settings, volatility, ACL and
 # comment; tables and views with columns, constraints, indexes, triggers,
-# view definitions and ACLs; sequences; what pg_dump keeps.
+# view definitions and ACLs; sequences; event triggers; what pg_dump keeps.
 SNAPSHOT = r"""
 WITH ext AS (SELECT oid, extconfig, extnamespace FROM pg_extension WHERE extname = 'pg_rotate')
 SELECT json_build_object('kind', 'function', 'name', p.oid::regprocedure::text,
@@ -106,6 +106,14 @@ UNION ALL
 SELECT json_build_object('kind', 'schema', 'acl', n.nspacl::text[],
          'extension_schema', (SELECT extnamespace::regnamespace::text FROM ext))::text
   FROM pg_namespace n WHERE n.nspname = 'rotate'
+UNION ALL
+SELECT json_build_object('kind', 'event_trigger', 'name', e.evtname, 'event', e.evtevent,
+         'enabled', e.evtenabled, 'function', e.evtfoid::regprocedure::text,
+         'member', EXISTS (SELECT FROM pg_depend d, ext
+                            WHERE d.classid = 'pg_event_trigger'::regclass
+                              AND d.objid = e.oid AND d.refobjid = ext.oid
+                              AND d.deptype = 'e'))::text
+  FROM pg_event_trigger e
 UNION ALL
 SELECT json_build_object('kind', 'config_dump',
          'tables', (SELECT array_agg(x::regclass::text ORDER BY x::regclass::text)

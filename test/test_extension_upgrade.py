@@ -63,9 +63,10 @@ def assert_chain_verifies(pg, db):
 def rotate_once(pg, db, roles):
     """One password_set row and one finished row, as the rotation role."""
     verifier = scram_verifier(random_password())
+    version = f"v-{uuid.uuid4().hex[:6]}"
     pg.psql(f"SET ROLE {roles.rotator};"
-            f"SELECT rotate.set_password('{roles.targets[0]}', '{verifier}', 'secret-x', 'v-{uuid.uuid4().hex[:6]}');"
-            f"SELECT rotate.log_event('{roles.targets[0]}', 'finished', 'secret-x', 'v1', '{{\"lag_ms\": 3}}')",
+            f"SELECT rotate.set_password('{roles.targets[0]}', '{verifier}', 'secret-x', '{version}');"
+            f"SELECT rotate.log_event('{roles.targets[0]}', 'finished', 'secret-x', '{version}', '{{\"lag_ms\": 3}}')",
             dbname=db)
 
 

@@ -92,15 +92,20 @@ def test_pg_tle_installer_registers_what_the_ordinary_install_creates(bare_pg):
         c_objs = sql_flavour.snapshot(pg, dbs["c"])
 
         helper = ("function", "rotate.audit_append(text,name,text,text,jsonb)")
-        # the SQL-only twins of C code: the policy's reach, the marks
-        helpers = {helper, ("function", "rotate.role_refusal(oid,name,oid,boolean)"),
-                   ("function", "rotate.mark_role(oid,boolean)"),
-                   ("function", "rotate.marks_kept()"), ("function", "rotate.marks()")}
+        # the SQL-only writer and its helpers (the C flavour has them in C):
+        # the policy's reach, the marks, the set-up check, the secret check
+        helpers = {helper} | {("function", f"rotate.{f}") for f in (
+            "role_refusal(oid,name,oid,boolean)", "mark_role(oid,boolean)",
+            "marks_kept()", "marks()",
+            "require_set_up()", "holds_secret(text)",
+            "audit_secret_field(text,name,text,text,jsonb)",
+            "refuse(text,name,text,text,text,text,text)",
+            "deny_secret_fields(text,text,name,text,text,jsonb)")}
         assert set(sql_objs) - set(c_objs) == helpers
         assert set(c_objs) - set(sql_objs) == set()
         assert sql_objs[helper]["secdef"]
-        for h in helpers:
-            assert not [a for a in sql_objs[h]["acl"] if a.startswith("=")], h  # not PUBLIC
+        for h in helpers:   # none for PUBLIC
+            assert not [a for a in sql_objs[h]["acl"] if a.startswith("=")], h
         for key, c in c_objs.items():
             s = dict(sql_objs[key])
             c = dict(c)

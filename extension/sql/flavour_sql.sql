@@ -12,9 +12,11 @@
  *	  A managed role can still run ALTER ROLE ... PASSWORD on itself; the
  *	  audit rows say "enforcement": "off".
  *	- keep the "denied" row of a refusal: the ERROR rolls back everything
- *	  the caller's transaction wrote, and only C can commit the row in a
- *	  transaction of its own (a background worker).  A refusal is in the
- *	  server log only.
+ *	  the caller's transaction wrote, and only C can keep the row apart
+ *	  from it (a file and a background worker).  What survives is a count
+ *	  (rotate.refuse): the next write to the log records how many refusals
+ *	  it missed; who was refused, and why, is in the server log only.  In
+ *	  a read-only transaction not even the count survives.
  *	- change the password without SQL text: ALTER ROLE is run through
  *	  EXECUTE, so the verifier is in a statement inside the server.
  *	  log_statement logs top-level statements only, and an error of that
@@ -33,11 +35,148 @@
  */
 
 /*
+ * rotate.require_set_up(): SQLSTATE 55000 unless the extension's tables and
+ * sequences are all here.
+ */
+CREATE OR REPLACE FUNCTION rotate.require_set_up()
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF (SELECT count(*) FROM pg_class c
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
+		 WHERE n.nspname = 'rotate'
+		   AND c.relname IN ('audit_log', 'audit_log_id_seq', 'managed_role',
+							 'unrecorded_refusal_seq')) <> 4 THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = 'pg_rotate is not set up in this database',
+			DETAIL = 'A table or sequence of the extension is missing from schema "rotate".',
+			HINT = 'Run DROP EXTENSION pg_rotate and CREATE EXTENSION pg_rotate as a superuser.';
+	END IF;
+END
+$$;
+
+/*
+ * rotate.holds_secret(value): does value contain, in any letter case, a
+ * SCRAM-SHA-256 verifier's prefix, an MD5 password hash ("md5" and 32 hex
+ * digits) or a SCRAM key pair ("<StoredKey>:<ServerKey>")?  The patterns of
+ * holds_secret() in extension/audit.c.
+ */
+CREATE OR REPLACE FUNCTION rotate.holds_secret(value text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(value ~* '(scram-sha-256\$|md5[0-9a-f]{32}|[a-z0-9+/]{43}=:[a-z0-9+/]{43}=)',
+					false)
+$$;
+
+/*
+ * rotate.audit_secret_field(event, target, secret_id, version_id, detail):
+ * the name of the first field of the row these would make (the session's
+ * actor and application_name included) that holds a secret, or NULL.
+ */
+CREATE OR REPLACE FUNCTION rotate.audit_secret_field(
+	p_event text, p_target name, p_secret_id text, p_version_id text,
+	p_detail jsonb)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT f.name
+	  FROM (VALUES (1, 'actor', session_user::text),
+				   (2, 'target', p_target::text),
+				   (3, 'event', p_event),
+				   (4, 'secret_id', p_secret_id),
+				   (5, 'version_id', p_version_id),
+				   (6, 'application_name', current_setting('application_name')),
+				   (7, 'detail', p_detail::text)) AS f(n, name, value)
+	 WHERE rotate.holds_secret(f.value)
+	 ORDER BY f.n
+	 LIMIT 1
+$$;
+
+/*
+ * rotate.refuse(function, target, sqlstate, reason, message, detail, hint):
+ * the one refusal path of set_password, log_event and audit_append.  The
+ * refusal's own row cannot be kept: the ERROR rolls back everything the
+ * caller's transaction wrote, and PL/pgSQL cannot commit apart from it.
+ * What survives is a count: nextval() on rotate.unrecorded_refusal_seq is
+ * not rolled back, and the next write to the log records how many
+ * refusals it missed (rotate.audit_append).  In a read-only transaction
+ * even that cannot be written.  The server log gets the function, the
+ * target (unless it looks like a secret) and the reason; then the ERROR.
+ */
+CREATE OR REPLACE FUNCTION rotate.refuse(
+	p_function text, p_target name, p_code text, p_reason text,
+	p_message text, p_detail text DEFAULT NULL, p_hint text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	counted		text := 'counted in rotate.unrecorded_refusal_seq for the next write to rotate.audit_log';
+BEGIN
+	BEGIN
+		PERFORM nextval('rotate.unrecorded_refusal_seq'::regclass);
+	EXCEPTION WHEN read_only_sql_transaction THEN
+		counted := 'not counted: the transaction is read-only';
+	END;
+	RAISE LOG 'pg_rotate refused %() for role "%" (%): the SQL-only flavour cannot keep the refusal''s row; %',
+		p_function,
+		CASE WHEN rotate.holds_secret(p_target) THEN '<redacted>' ELSE p_target END,
+		p_reason, counted;
+	IF p_detail IS NULL AND p_hint IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = p_code, MESSAGE = p_message;
+	ELSIF p_hint IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = p_code, MESSAGE = p_message, DETAIL = p_detail;
+	ELSIF p_detail IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = p_code, MESSAGE = p_message, HINT = p_hint;
+	ELSE
+		RAISE EXCEPTION USING ERRCODE = p_code, MESSAGE = p_message,
+			DETAIL = p_detail, HINT = p_hint;
+	END IF;
+END
+$$;
+
+/*
+ * rotate.deny_secret_fields(function, event, target, secret_id, version_id,
+ * detail): refuse (rotate.refuse) a row that would hold a secret in any
+ * field, naming the field, never the value.  Called before any check that
+ * quotes a value.
+ */
+CREATE OR REPLACE FUNCTION rotate.deny_secret_fields(
+	p_function text, p_event text, p_target name, p_secret_id text,
+	p_version_id text, p_detail jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	field		text := rotate.audit_secret_field(p_event, p_target, p_secret_id,
+												  p_version_id, p_detail);
+BEGIN
+	IF field IS NOT NULL THEN
+		PERFORM rotate.refuse(p_function, p_target, '22023', 'secret_in_field',
+							  format('audit field "%s" must not contain a password verifier', field),
+							  'rotate.audit_log never stores a SCRAM-SHA-256 verifier, SCRAM keys or an MD5 password hash, in any letter case.');
+	END IF;
+END
+$$;
+
+/*
  * rotate.audit_append(event, target, secret_id, version_id, detail): chain
  * one row onto rotate.audit_log in the current transaction and return its
- * id.  The SQL-only twin of audit_append() in extension/audit.c: the
- * actor is the session user, client_addr and application_name are the
- * session's, row_hash is rotate.audit_row_hash() of the row.
+ * id.  The SQL-only twin of audit_append() in extension/audit.c, and like
+ * it the one writer: the actor is the session user, client_addr and
+ * application_name are the session's, row_hash is rotate.audit_row_hash()
+ * of the row.  A row that would hold a secret is refused.  Before its own
+ * row it records the refusals counted since the last such record
+ * (rotate.refuse).  Each row is read back after the INSERT: a trigger,
+ * rule or policy that dropped or changed it makes the append fail instead
+ * of returning an id that was never stored.
  *
  * The chain lock (SHARE ROW EXCLUSIVE, held until the transaction ends) is
  * taken before the id is drawn and the tip is read, so ids follow the
@@ -56,7 +195,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	r			rotate.audit_log;
+	missed		rotate.audit_log;
+	stored		rotate.audit_log;
+	queue		rotate.audit_log[] := '{}';
 	tip			record;
+	counted		bigint;
+	recorded	bigint;
+	n			bigint;
 	isolation	text := current_setting('transaction_isolation');
 BEGIN
 	IF isolation <> 'read committed' THEN
@@ -67,23 +212,8 @@ BEGIN
 			DETAIL = 'The SQL-only flavour of pg_rotate chains audit rows in READ COMMITTED transactions only.',
 			HINT = 'Call it in a READ COMMITTED transaction.';
 	END IF;
-
-	LOCK TABLE rotate.audit_log IN SHARE ROW EXCLUSIVE MODE;
-	r.id := nextval('rotate.audit_log_id_seq'::regclass);
-	r.logged_at := clock_timestamp();
-
-	SELECT a.id, a.row_hash INTO tip
-	  FROM rotate.audit_log a ORDER BY a.id DESC LIMIT 1;
-	IF NOT FOUND THEN
-		r.prev_hash := repeat('0', 64);
-	ELSE
-		r.prev_hash := tip.row_hash;
-		-- the sequence is behind the table after a restore: keep ids growing
-		IF r.id <= tip.id THEN
-			r.id := tip.id + 1;
-			PERFORM setval('rotate.audit_log_id_seq'::regclass, r.id);
-		END IF;
-	END IF;
+	PERFORM rotate.deny_secret_fields('audit_append', p_event, p_target,
+									  p_secret_id, p_version_id, p_detail);
 
 	r.actor := session_user;
 	r.target := p_target;
@@ -93,13 +223,63 @@ BEGIN
 	r.client_addr := inet_client_addr();
 	r.application_name := nullif(current_setting('application_name'), '');
 	r.detail := coalesce(p_detail, '{}'::jsonb);
-	r.row_hash := rotate.audit_row_hash(r);
 
-	INSERT INTO rotate.audit_log VALUES (r.*);
+	LOCK TABLE rotate.audit_log IN SHARE ROW EXCLUSIVE MODE;
+
+	-- refusals counted since the last record of them come first
+	SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END INTO counted
+	  FROM rotate.unrecorded_refusal_seq s;
+	recorded := coalesce((SELECT (a.detail->>'through')::bigint
+							FROM rotate.audit_log a
+						   WHERE a.event = 'refusals_unrecorded'
+						   ORDER BY a.id DESC LIMIT 1), 0);
+	IF counted <> recorded THEN
+		missed.actor := r.actor;
+		missed.event := 'refusals_unrecorded';
+		missed.client_addr := r.client_addr;
+		missed.application_name := r.application_name;
+		missed.detail := jsonb_build_object('count', counted - recorded, 'through', counted);
+		queue := ARRAY[missed];
+	END IF;
+	queue := queue || r;
+
+	FOREACH r IN ARRAY queue LOOP
+		r.id := nextval('rotate.audit_log_id_seq'::regclass);
+		r.logged_at := clock_timestamp();
+		SELECT a.id, a.row_hash INTO tip
+		  FROM rotate.audit_log a ORDER BY a.id DESC LIMIT 1;
+		IF NOT FOUND THEN
+			r.prev_hash := repeat('0', 64);
+		ELSE
+			r.prev_hash := tip.row_hash;
+			-- the sequence is behind the table after a restore: keep ids growing
+			IF r.id <= tip.id THEN
+				r.id := tip.id + 1;
+				PERFORM setval('rotate.audit_log_id_seq'::regclass, r.id);
+			END IF;
+		END IF;
+		r.row_hash := rotate.audit_row_hash(r);
+
+		INSERT INTO rotate.audit_log VALUES (r.*);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		SELECT a.* INTO stored FROM rotate.audit_log a WHERE a.id = r.id;
+		IF n <> 1 OR stored IS DISTINCT FROM r THEN
+			RAISE EXCEPTION USING
+				ERRCODE = 'object_not_in_prerequisite_state',
+				MESSAGE = 'audit row was not stored in rotate.audit_log as written',
+				DETAIL = 'A trigger, rule or policy on rotate.audit_log dropped or changed the row: the log has been tampered with.',
+				HINT = 'Remove what was added to rotate.audit_log, then check it with rotate.verify_audit_log().';
+		END IF;
+	END LOOP;
 	RETURN r.id;
 END
 $$;
 
+REVOKE ALL ON FUNCTION rotate.require_set_up() FROM PUBLIC;
+REVOKE ALL ON FUNCTION rotate.holds_secret(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rotate.audit_secret_field(text, name, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rotate.refuse(text, name, text, text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION rotate.deny_secret_fields(text, text, name, text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION rotate.audit_append(text, name, text, text, jsonb) FROM PUBLIC;
 
 /*
@@ -350,15 +530,14 @@ DECLARE
 	e_detail	text;
 	e_hint		text;
 BEGIN
-	IF (SELECT count(*) FROM pg_class c
-		  JOIN pg_namespace n ON n.oid = c.relnamespace
-		 WHERE n.nspname = 'rotate'
-		   AND c.relname IN ('audit_log', 'audit_log_id_seq', 'managed_role')) <> 3 THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'object_not_in_prerequisite_state',
-			MESSAGE = 'pg_rotate is not set up in this database',
-			DETAIL = 'A table or sequence of the extension is missing from schema "rotate".',
-			HINT = 'Run DROP EXTENSION pg_rotate and CREATE EXTENSION pg_rotate as a superuser.';
+	/*
+	 * The extension's helpers live in schema rotate: an owner that cannot
+	 * use it (refused below as owner_not_superuser) can call none of them.
+	 */
+	IF has_schema_privilege('rotate', 'USAGE') THEN
+		PERFORM rotate.require_set_up();
+		PERFORM rotate.deny_secret_fields('set_password', 'password_set', target,
+										  secret_id, version_id, NULL);
 	END IF;
 
 	<<policy>>
@@ -579,26 +758,23 @@ BEGIN
 								   '{"enforcement": "off"}');
 	END policy;
 
-	-- a refusal: no audit row, it would be rolled back with the caller
-	RAISE LOG 'pg_rotate refused to set the password of role "%" (%): the SQL-only flavour cannot record refusals in rotate.audit_log',
-		target, d_reason;
-	IF d_detail IS NULL AND d_hint IS NULL THEN
-		RAISE EXCEPTION USING ERRCODE = d_code, MESSAGE = d_message;
-	ELSIF d_hint IS NULL THEN
-		RAISE EXCEPTION USING ERRCODE = d_code, MESSAGE = d_message, DETAIL = d_detail;
-	ELSIF d_detail IS NULL THEN
-		RAISE EXCEPTION USING ERRCODE = d_code, MESSAGE = d_message, HINT = d_hint;
-	ELSE
-		RAISE EXCEPTION USING ERRCODE = d_code, MESSAGE = d_message,
-			DETAIL = d_detail, HINT = d_hint;
+	-- a refusal: counted, not recorded (rotate.refuse), unless the owner
+	-- cannot use schema rotate (owner_not_superuser, with detail and hint)
+	IF has_schema_privilege('rotate', 'USAGE') THEN
+		PERFORM rotate.refuse('set_password', target, d_code, d_reason, d_message,
+							  d_detail, d_hint);
 	END IF;
+	RAISE EXCEPTION USING ERRCODE = d_code, MESSAGE = d_message,
+		DETAIL = d_detail, HINT = d_hint;
 END
 $$;
 
 /*
  * rotate.log_event(target, event, secret_id, version_id, detail): record
  * one of the client's later steps for a managed role; returns the row id.
- * As pg_rotate_log_event() in extension/set_password.c.
+ * As pg_rotate_log_event() in extension/set_password.c: its refusals go
+ * through rotate.refuse, as set_password's do, and tested, finished and
+ * rolled_back are refused for a rotation without a password_set row.
  */
 CREATE OR REPLACE FUNCTION rotate.log_event(
 	target name, event text, secret_id text, version_id text,
@@ -609,48 +785,46 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	PERFORM rotate.require_set_up();
+	PERFORM rotate.deny_secret_fields('log_event', event, target, secret_id,
+									  version_id, detail);
 	IF target IS NULL THEN
-		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-			MESSAGE = 'argument "target" must not be null';
+		PERFORM rotate.refuse('log_event', target, '22004', 'null_argument',
+							  'argument "target" must not be null');
 	END IF;
 	IF event IS NULL THEN
-		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-			MESSAGE = 'argument "event" must not be null';
-	END IF;
-	IF (SELECT count(*) FROM pg_class c
-		  JOIN pg_namespace n ON n.oid = c.relnamespace
-		 WHERE n.nspname = 'rotate'
-		   AND c.relname IN ('audit_log', 'audit_log_id_seq', 'managed_role')) <> 3 THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'object_not_in_prerequisite_state',
-			MESSAGE = 'pg_rotate is not set up in this database',
-			DETAIL = 'A table or sequence of the extension is missing from schema "rotate".',
-			HINT = 'Run DROP EXTENSION pg_rotate and CREATE EXTENSION pg_rotate as a superuser.';
+		PERFORM rotate.refuse('log_event', target, '22004', 'null_argument',
+							  'argument "event" must not be null');
 	END IF;
 	IF event NOT IN ('tested', 'finished', 'rolled_back', 'failed') THEN
-		RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-			MESSAGE = format('invalid event "%s"', event),
-			HINT = 'Valid events are tested, finished, rolled_back and failed.';
+		PERFORM rotate.refuse('log_event', target, '22023', 'invalid_event',
+							  format('invalid event "%s"', event), NULL,
+							  'Valid events are tested, finished, rolled_back and failed.');
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = target) THEN
-		RAISE EXCEPTION USING ERRCODE = 'undefined_object',
-			MESSAGE = format('role "%s" does not exist', target);
+	IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = log_event.target) THEN
+		PERFORM rotate.refuse('log_event', target, '42704', 'no_such_role',
+							  format('role "%s" does not exist', target));
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM rotate.managed_role m
-					WHERE m.role_name = target) THEN
-		RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-			MESSAGE = format('role "%s" is not managed by pg_rotate', target),
-			DETAIL = 'Only roles listed in rotate.managed_role can be rotated.';
+					WHERE m.role_name = log_event.target) THEN
+		PERFORM rotate.refuse('log_event', target, '42501', 'not_managed',
+							  format('role "%s" is not managed by pg_rotate', target),
+							  'Only roles listed in rotate.managed_role can be rotated.');
 	END IF;
-	IF detail IS NOT NULL THEN
-		IF jsonb_typeof(detail) <> 'object' THEN
-			RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-				MESSAGE = 'event detail must be a JSON object';
-		END IF;
-		IF strpos(detail::text, 'SCRAM-SHA-256$') > 0 THEN
-			RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-				MESSAGE = 'event detail must not contain a password verifier';
-		END IF;
+	IF jsonb_typeof(detail) IS DISTINCT FROM 'object' AND detail IS NOT NULL THEN
+		PERFORM rotate.refuse('log_event', target, '22023', 'invalid_detail',
+							  'event detail must be a JSON object');
+	END IF;
+	IF event <> 'failed' AND NOT EXISTS (
+			SELECT 1 FROM rotate.audit_log a
+			 WHERE a.secret_id = log_event.secret_id
+			   AND a.version_id = log_event.version_id
+			   AND a.target = log_event.target
+			   AND a.event = 'password_set') THEN
+		PERFORM rotate.refuse('log_event', target, '55000', 'no_password_set',
+							  format('cannot record "%s" for a rotation whose password was not set', event),
+							  format('rotate.audit_log has no password_set row for role "%s" with this secret_id and version_id.', target),
+							  'Record tested, finished and rolled_back after rotate.set_password succeeded for the same role, secret_id and version_id.');
 	END IF;
 	RETURN rotate.audit_append(event, target, secret_id, version_id, detail);
 END

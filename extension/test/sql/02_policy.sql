@@ -145,15 +145,16 @@ SELECT * FROM public.regress_new_audit();
 
 -- A refusal after a successful call in the same transaction: that
 -- transaction holds the chain lock, so the refusal cannot be committed
--- ahead of its uncommitted row (the chain would fork).  The ERROR is still
--- raised and the server log says why no row was written.
+-- ahead of its uncommitted row (the chain would fork).  It is kept on disk
+-- and chained once the transaction ends, by the audit writer or by the
+-- next write, whichever takes the lock first: its row is listed below,
+-- ahead of the next write's.  (The SQL-only flavour counts it instead.)
 SET SESSION AUTHORIZATION regress_rotator;
 BEGIN;
 SELECT rotate.set_password('regress_app', :'v2', 'arn:secret:app', 'v-0002') > 0 AS set;
 SELECT rotate.set_password('regress_unmanaged', :'v2');
 ROLLBACK;
 RESET SESSION AUTHORIZATION;
-SELECT * FROM public.regress_new_audit();
 
 -- the later steps of a rotation: rotate.log_event
 SET SESSION AUTHORIZATION regress_rotator;
@@ -161,9 +162,11 @@ SELECT rotate.set_password('regress_app', :'v2', 'arn:secret:app', 'v-0002') > 0
 SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app', 'v-0002') > 0 AS logged;
 SELECT rotate.log_event('regress_app', 'finished', 'arn:secret:app', 'v-0002',
                         '{"lag_ms": 12.5, "tip": "abc"}') > 0 AS logged;
+SELECT rotate.set_password('regress_app', :'v2', 'arn:secret:app', 'v-0003') > 0 AS set;
 SELECT rotate.log_event('regress_app', 'rolled_back', 'arn:secret:app', 'v-0003',
                         '{"why": "test login failed"}') > 0 AS logged;
 SELECT rotate.log_event('regress_app', 'failed', 'arn:secret:app', 'v-0004', NULL) > 0 AS logged;
+-- every refusal of log_event is audited, as set_password's are
 SELECT rotate.log_event('regress_app', 'password_set', 'arn:secret:app', 'v-0002');
 SELECT rotate.log_event('regress_app', 'bogus', 'arn:secret:app', 'v-0002');
 SELECT rotate.log_event(NULL, 'tested', 'arn:secret:app', 'v-0002');
@@ -172,8 +175,33 @@ SELECT rotate.log_event('regress_nobody', 'tested', 'arn:secret:app', 'v-0002');
 SELECT rotate.log_event('regress_unmanaged', 'tested', 'arn:secret:app', 'v-0002');
 SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app', 'v-0002', '[1, 2]');
 SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app', 'v-0002', '"x"');
+-- tested, finished and rolled_back need the rotation's password_set row:
+-- a refused attempt cannot be relabelled as a finished rotation
+SELECT rotate.set_password('regress_unmanaged', :'v1', 'arn:secret:app', 'v-0005');
+SELECT rotate.log_event('regress_app', 'finished', 'arn:secret:app', 'v-0005');
+SELECT rotate.log_event('regress_unmanaged', 'finished', 'arn:secret:app', 'v-0005');
+SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app', 'v-0004');
+SELECT rotate.log_event('regress_app', 'rolled_back', 'arn:secret:app', NULL);
+-- no field of an audit row may hold a verifier, its keys or an MD5 hash, in
+-- any letter case; the refusal names the field, never the value, and the
+-- denied row holds "<redacted>" in its place
 SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app', 'v-0002',
                         jsonb_build_object('oops', :'v1'));
+SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app', 'v-0002',
+                        jsonb_build_object('oops', lower(:'v1')));
+SELECT rotate.log_event('regress_app', 'tested', :'v1', 'v-0002');
+SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app', lower(:'v1'));
+SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app',
+                        'MD5' || upper(md5('secretregress_app')));
+SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app',
+                        split_part(:'v1', '$', 3));
+SELECT rotate.log_event('regress_app', :'v1', 'arn:secret:app', 'v-0002');
+SELECT rotate.log_event(:'v1', 'tested', 'arn:secret:app', 'v-0002');
+SELECT rotate.set_password('regress_app', :'v1', 'arn:secret:app', :'v1');
+SELECT left(:'v1', 60) AS v1_app \gset
+SET application_name = :'v1_app';
+SELECT rotate.log_event('regress_app', 'tested', 'arn:secret:app', 'v-0002');
+RESET application_name;
 RESET SESSION AUTHORIZATION;
 SELECT * FROM public.regress_new_audit();
 
