@@ -118,15 +118,27 @@ def owns_the_database(s, app):
             f'owns database "{s.db}", which holds the pg_rotate audit log')
 
 
+# The audit log's DDL guard refuses to give its objects away (see
+# test_a_superuser_cannot_give_the_log_away); a superuser can still switch
+# the guard off in the catalog, and the policy must hold then too.
+GUARD = "evtname IN ('pg_rotate_audit_log_guard', 'pg_rotate_audit_log_guard_drop')"
+
+
+def past_the_guard(*statements):
+    return ([f"UPDATE pg_event_trigger SET evtenabled = 'D' WHERE {GUARD}"] + list(statements)
+            + [f"UPDATE pg_event_trigger SET evtenabled = 'A' WHERE {GUARD}"])
+
+
 def owns_the_audit_table(s, app):
     """(Its sequence, OWNED BY the table, goes with it: either is named.)"""
-    return ([f"ALTER TABLE rotate.audit_log OWNER TO {app}"],
-            ["ALTER TABLE rotate.audit_log OWNER TO postgres"],
+    return (past_the_guard(f"ALTER TABLE rotate.audit_log OWNER TO {app}"),
+            past_the_guard("ALTER TABLE rotate.audit_log OWNER TO postgres"),
             "rotate.audit_log")
 
 
 def owns_the_schema(s, app):
-    return ([f"ALTER SCHEMA rotate OWNER TO {app}"], ["ALTER SCHEMA rotate OWNER TO postgres"],
+    return (past_the_guard(f"ALTER SCHEMA rotate OWNER TO {app}"),
+            past_the_guard("ALTER SCHEMA rotate OWNER TO postgres"),
             "owns schema rotate")
 
 
@@ -163,6 +175,17 @@ def test_a_role_that_controls_the_audit_log_cannot_be_managed(site, owns):
     assert_refused(err, "42501", f'cannot set the password of role "{app}"', why)
     assert not logged_in
     site.pg.psql(";".join(undo), dbname=site.db)
+
+
+@pytest.mark.parametrize("statement", ["ALTER TABLE rotate.audit_log OWNER TO {app}",
+                                       "ALTER SCHEMA rotate OWNER TO {app}"])
+def test_a_superuser_cannot_give_the_log_away(site, statement):
+    """The DDL guard refuses to hand the log's table or schema to another
+    role, a superuser's statement included."""
+    app = site.create_role("app")
+    err = site.run(statement.format(app=app))
+    assert err is not None and err.pgcode == "42501", err
+    assert "pg_rotate does not allow ALTER" in str(err)
 
 
 def test_a_member_of_the_rotation_role_cannot_be_rotated(site):

@@ -6,7 +6,12 @@
  * changes to the tables of tables.sql, and objects 1.1 no longer has.
  * Run before those pieces, in both flavours' update scripts
  * (pg_rotate--1.0--1.1.sql and pg_rotate--1.0-sql--1.1-sql.sql) and in
- * pg_tle's update path.
+ * pg_tle's update path.  From 1.1 on, the audit log's DDL guard (event
+ * triggers, sql/shared.sql) is in place when an update script runs: it
+ * lets the script's own DDL through (in_extension), but it cannot tell a
+ * script's DROP from anyone else's, so an update script that drops an
+ * object of schema rotate disables pg_rotate_audit_log_guard_drop around
+ * the drop (as sql/leave_flavour_sql.sql does).
  */
 
 /*
@@ -48,13 +53,6 @@ BEGIN
 	END LOOP;
 END
 $$;
- * pg_tle's update path.  From 1.1 on, the audit log's DDL guard (event
- * triggers, sql/shared.sql) is in place when an update script runs: it
- * lets the script's own DDL through (in_extension), but it cannot tell a
- * script's DROP from anyone else's, so an update script that drops an
- * object of schema rotate disables pg_rotate_audit_log_guard_drop around
- * the drop (as sql/leave_flavour_sql.sql does).
- */
 
 -- the counter of refusals whose own row could not be written (tables.sql)
 ALTER TABLE rotate.audit_log DROP CONSTRAINT audit_log_event_check;
