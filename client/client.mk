@@ -8,7 +8,7 @@ CLIENT_SRCS = $(sort $(wildcard client/*.c))
 CLIENT_LIB_SRCS = $(filter-out client/main.c,$(CLIENT_SRCS))
 CLIENT_LIB_OBJS = $(CLIENT_LIB_SRCS:.c=.o)
 
-CLIENT_PKGS = libcurl json-c
+CLIENT_PKGS = libcurl expat
 CLIENT_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wformat=2 -Wno-format-truncation \
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -fstack-protector-strong \
 	-D_FORTIFY_SOURCE=2 -MMD -MP -Iclient \
@@ -33,6 +33,12 @@ endif
 UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
 UNIT_TESTS = $(UNIT_SRCS:.c=)
 
+# Test builds see what the client's code frees (test/unit/freed_memory.h):
+# its allocation calls are wrapped at link time, never in the shipped program.
+FREED_MEMORY = test/unit/freed_memory
+FREED_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
+	-Wl,--wrap=strdup,--wrap=strndup
+
 # The same program with the crash and failure points of testpoint.h live,
 # for the tests only; never installed.
 TESTHOOKS_BIN = client/pg_rotate-testhooks
@@ -46,8 +52,12 @@ client/testhooks/%.o: client/%.c $(CLIENT_FLAGS_STAMP)
 	@mkdir -p client/testhooks
 	$(CC) $(CLIENT_CFLAGS) -DPGR_TEST_HOOKS -c -o $@ $<
 
-$(TESTHOOKS_BIN): $(TESTHOOKS_OBJS)
-	$(CC) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_LDLIBS)
+client/testhooks/freed_memory.o: $(FREED_MEMORY).c $(CLIENT_FLAGS_STAMP)
+	@mkdir -p client/testhooks
+	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
+
+$(TESTHOOKS_BIN): $(TESTHOOKS_OBJS) client/testhooks/freed_memory.o
+	$(CC) $(CLIENT_LDFLAGS) $(FREED_WRAP) -o $@ $^ $(CLIENT_LDLIBS)
 
 client/%.o: client/%.c $(CLIENT_FLAGS_STAMP)
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
@@ -59,8 +69,12 @@ $(CLIENT_LIB): $(CLIENT_LIB_OBJS)
 $(CLIENT_BIN): client/main.o $(CLIENT_LIB)
 	$(CC) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_LDLIBS)
 
-test/unit/%: test/unit/%.c $(CLIENT_LIB) $(CLIENT_FLAGS_STAMP)
-	$(CC) $(CLIENT_CFLAGS) $(CLIENT_LDFLAGS) -o $@ $< $(CLIENT_LIB) -lcmocka $(CLIENT_LDLIBS)
+$(FREED_MEMORY).o: $(FREED_MEMORY).c $(CLIENT_FLAGS_STAMP)
+	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
+
+test/unit/%: test/unit/%.c $(FREED_MEMORY).o $(CLIENT_LIB) $(CLIENT_FLAGS_STAMP)
+	$(CC) $(CLIENT_CFLAGS) $(CLIENT_LDFLAGS) $(FREED_WRAP) -o $@ $< $(FREED_MEMORY).o \
+		$(CLIENT_LIB) -lcmocka $(CLIENT_LDLIBS)
 
 # Build and run every C unit test; stops at the first failing program.
 unit: $(UNIT_TESTS)
@@ -69,7 +83,7 @@ unit: $(UNIT_TESTS)
 install-client: $(CLIENT_BIN)
 	$(INSTALL_PROGRAM) $(CLIENT_BIN) '$(DESTDIR)$(bindir)/pg_rotate'
 
--include $(CLIENT_SRCS:.c=.d) $(UNIT_SRCS:.c=.d) $(TESTHOOKS_OBJS:.o=.d)
+-include $(CLIENT_SRCS:.c=.d) $(UNIT_SRCS:.c=.d) $(TESTHOOKS_OBJS:.o=.d) $(FREED_MEMORY).d
 
 # ----- the Lambda package ----------------------------------------------------
 # The bootstrap is built from the same sources into build/lambda/, always

@@ -33,7 +33,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
 
 #include "buf.h"
 #include "db.h"
@@ -296,7 +295,7 @@ take_libpq_secret(char *s)
 {
 	char	   *copy = strdup(s);
 
-	OPENSSL_cleanse(s, strlen(s));
+	pgr_wipe(s, strlen(s));
 	PQfreemem(s);
 	return copy;
 }

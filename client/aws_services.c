@@ -1,0 +1,69 @@
+/*-------------------------------------------------------------------------
+ *
+ * aws_services.c
+ *	  The table of AWS services (see aws_services.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <string.h>
+
+#include "aws_services.h"
+
+static const aws_error_hint secretsmanager_hints[] = {
+	{"AccessDeniedException", "Grant the caller's IAM identity this Secrets Manager action on the secret (and kms:Decrypt on its key)."},
+	{"AccessDenied", "Grant the caller's IAM identity this Secrets Manager action on the secret (and kms:Decrypt on its key)."},
+	{"ResourceNotFoundException", "Check the secret id, the version id or stage, and the region."},
+	{"InvalidRequestException", "The secret's current state does not allow this request; see the message."},
+	{"DecryptionFailure", "Grant kms:Decrypt on the secret's KMS key to the caller."},
+	{NULL, NULL}
+};
+
+static const aws_error_hint sts_hints[] = {
+	{"AccessDenied", "Check the role's trust policy: it must allow this identity to assume the role."},
+	{NULL, NULL}
+};
+
+static const aws_service services[AWS_NSERVICES] = {
+	[AWS_SECRETS_MANAGER] = {
+		.id = AWS_SECRETS_MANAGER,
+		.name = "Secrets Manager",
+		.env_id = "SECRETS_MANAGER",
+		.config_key = "secretsmanager",
+		.host_prefix = "secretsmanager",
+		.legacy_env = "SECRETS_MANAGER_ENDPOINT",
+		.signing_name = "secretsmanager",
+		.protocol = AWS_PROTOCOL_JSON,
+		.json_target = "secretsmanager",
+		.max_response = 1024 * 1024,
+		.hints = secretsmanager_hints,
+	},
+	[AWS_STS] = {
+		.id = AWS_STS,
+		.name = "AWS STS",
+		.env_id = "STS",
+		.config_key = "sts",
+		.host_prefix = "sts",
+		.global_endpoint = "https://sts.amazonaws.com",
+		.signing_name = "sts",
+		.protocol = AWS_PROTOCOL_QUERY,
+		.api_version = "2011-06-15",
+		.max_response = 256 * 1024,
+		.hints = sts_hints,
+	},
+};
+
+const aws_service *
+aws_service_get(aws_service_id id)
+{
+	return id >= 0 && id < AWS_NSERVICES ? &services[id] : NULL;
+}
+
+/* The service's own hint for an error code, or NULL. */
+const char *
+aws_service_hint(const aws_service *svc, const char *code)
+{
+	for (const aws_error_hint *h = svc->hints; h && h->code; h++)
+		if (strcmp(h->code, code) == 0)
+			return h->hint;
+	return NULL;
+}
