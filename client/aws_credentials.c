@@ -383,6 +383,30 @@ container_url_allowed(const char *url)
 	return ok;
 }
 
+/*
+ * GET the credentials document at req->url (the container endpoint's, or
+ * the instance role's of IMDS) and read it, labelled source.
+ */
+static int
+get_credentials(http_client *http, const http_request *req, const char *source,
+				aws_credentials *out, pgr_error *err)
+{
+	http_response resp;
+	int			rc = -1;
+
+	if (http_perform(http, req, NULL, NULL, &resp, err) != 0)
+		goto done;
+	if (resp.status != 200)
+	{
+		pgr_error_set(err, PGR_ERR_AWS, NULL, "%s answered HTTP %ld", req->what, resp.status);
+		goto done;
+	}
+	rc = aws_credentials_from_json(resp.body, resp.bodylen, "Token", false, source, out, err);
+done:
+	http_response_free(&resp);
+	return rc;
+}
+
 /* Container credentials (ECS task roles, EKS Pod Identity). */
 static int
 credentials_from_container(const aws_config *cfg, http_client *http,
@@ -396,12 +420,10 @@ credentials_from_container(const aws_config *cfg, http_client *http,
 				token;
 	http_header hdr = {"Authorization", NULL, true};
 	http_request req;
-	http_response resp;
 	int			rc = -1;
 
 	pgr_buf_init(&url, 0);
 	pgr_buf_init(&token, MAX_TOKEN_FILE);
-	memset(&resp, 0, sizeof(resp));
 	if (rel)
 		pgr_buf_printf(&url, "http://169.254.170.2%s%s", rel[0] == '/' ? "" : "/", rel);
 	else
@@ -451,19 +473,10 @@ credentials_from_container(const aws_config *cfg, http_client *http,
 	req.timeout_ms = 5000;
 	req.allow_http = true;
 	req.what = "the container credentials endpoint";
-	if (http_perform(http, &req, NULL, NULL, &resp, err) != 0)
-		goto done;
-	if (resp.status != 200)
-	{
-		pgr_error_set(err, PGR_ERR_AWS, NULL,
-					  "the container credentials endpoint answered HTTP %ld", resp.status);
+	rc = get_credentials(http, &req, "container credentials", out, err);
+	if (rc != 0 && err && err->errclass == PGR_ERR_AWS)
 		pgr_error_hint(err, "Check the task's or pod's IAM role and the authorization token.");
-		goto done;
-	}
-	rc = aws_credentials_from_json(resp.body, resp.bodylen, "Token", false,
-								   "container credentials", out, err);
 done:
-	http_response_free(&resp);
 	pgr_buf_free(&url);
 	pgr_buf_free(&token);
 	return rc;
@@ -578,17 +591,9 @@ credentials_from_imds(const aws_config *cfg, http_client *http,
 	pgr_buf_free(&url);
 	pgr_buf_printf(&url, "%s/latest/meta-data/iam/security-credentials/%s", base, role);
 	req.url = url.data;
-	if (http_perform(http, &req, NULL, NULL, &resp, err) != 0)
-		goto done;
-	if (resp.status != 200)
-	{
-		pgr_error_set(err, PGR_ERR_AWS, NULL,
-					  "the EC2 instance metadata service answered HTTP %ld for role \"%s\"",
-					  resp.status, role);
-		goto done;
-	}
-	rc = aws_credentials_from_json(resp.body, resp.bodylen, "Token", false,
-								   "EC2 instance metadata", out, err) == 0 ? 1 : -1;
+	rc = get_credentials(http, &req, "EC2 instance metadata", out, err) == 0 ? 1 : -1;
+	if (rc < 0 && err && err->errclass == PGR_ERR_AWS)
+		pgr_error_detail(err, "It was asked for the credentials of role \"%s\".", role);
 done:
 	http_response_free(&resp);
 	pgr_buf_free(&url);

@@ -221,13 +221,12 @@ exchange(const aws_transport *transport, const aws_target *t, const char *operat
 
 /*
  * One JSON-protocol operation: body (a JSON object, may hold a secret) in,
- * the answer's object out (*out, freed with json_free). what says what was
- * being done, for messages ("get the value of secret \"x\"").
+ * the answer's object out (*out, freed with json_free).
  */
-int
-aws_call_json(const aws_transport *transport, const aws_target *target,
-			  const char *operation, const char *body, size_t bodylen,
-			  const char *what, json_doc **out, pgr_error *err)
+static int
+call_json(const aws_transport *transport, const aws_target *target,
+		  const char *operation, const char *body, size_t bodylen,
+		  const char *what, json_doc **out, pgr_error *err)
 {
 	char		xtarget[128];
 	http_header headers[2];
@@ -286,10 +285,10 @@ aws_form_append(pgr_buf *body, const char *name, const char *value)
  * One Query-protocol action: the form fields (values may be secrets) in,
  * the answer's XML document out (*out, freed with xml_free).
  */
-int
-aws_call_query(const aws_transport *transport, const aws_target *target,
-			   const char *action, const aws_param *params, size_t nparams,
-			   const char *what, xml_doc **out, pgr_error *err)
+static int
+call_query(const aws_transport *transport, const aws_target *target,
+		   const char *action, const aws_param *params, size_t nparams,
+		   const char *what, xml_doc **out, pgr_error *err)
 {
 	http_header header = {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8",
 	false};
@@ -331,4 +330,30 @@ done:
 	http_response_free(&resp);
 	pgr_buf_free(&body);
 	return rc;
+}
+
+/*
+ * One call in the target service's protocol: req in, out->json (JSON) or
+ * out->xml (Query) out, freed with aws_answer_free(). what says what was
+ * being done, for messages ("get the value of secret \"x\"").
+ */
+int
+aws_call(const aws_transport *transport, const aws_target *target, const aws_request *req,
+		 const char *what, aws_answer *out, pgr_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (target->service->protocol == AWS_PROTOCOL_QUERY)
+		return call_query(transport, target, req->operation, req->params, req->nparams,
+						  what, &out->xml, err);
+	return call_json(transport, target, req->operation, req->body, req->bodylen, what,
+					 &out->json, err);
+}
+
+/* Wipe and free an answer; the struct may be reused. */
+void
+aws_answer_free(aws_answer *answer)
+{
+	json_free(answer->json);
+	xml_free(answer->xml);
+	memset(answer, 0, sizeof(*answer));
 }

@@ -27,12 +27,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "aws_request.h"
 #include "aws_services.h"
 #include "error.h"
 #include "http.h"
-#include "json.h"
 #include "sigv4.h"
-#include "xml.h"
 
 /* Where and as whom a call is made. */
 typedef struct aws_target
@@ -58,12 +57,9 @@ typedef struct aws_transport
 
 extern aws_transport aws_http_transport(http_client *http);
 
-extern int	aws_call_json(const aws_transport *transport, const aws_target *target,
-						  const char *operation, const char *body, size_t bodylen,
-						  const char *what, json_doc **out, pgr_error *err);
-extern int	aws_call_query(const aws_transport *transport, const aws_target *target,
-						   const char *action, const aws_param *params, size_t nparams,
-						   const char *what, xml_doc **out, pgr_error *err);
+extern int	aws_call(const aws_transport *transport, const aws_target *target,
+					 const aws_request *req, const char *what, aws_answer *out,
+					 pgr_error *err);
 
 /* Error answers, pure; exposed for the retry layer, tests and fuzzing. */
 extern void aws_parse_error(const char *errortype_header, const char *body, size_t len,

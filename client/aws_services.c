@@ -23,33 +23,20 @@ static const aws_error_hint sts_hints[] = {
 	{NULL, NULL}
 };
 
+/*
+ * One row per service: its names (messages; AWS_ENDPOINT_URL_<id>; its key
+ * in [services]; its host; an older variable; the endpoint without a
+ * region), then SigV4's name, the protocol, and what that protocol needs.
+ */
 static const aws_service services[AWS_NSERVICES] = {
-	[AWS_SECRETS_MANAGER] = {
-		.id = AWS_SECRETS_MANAGER,
-		.name = "Secrets Manager",
-		.env_id = "SECRETS_MANAGER",
-		.config_key = "secretsmanager",
-		.host_prefix = "secretsmanager",
-		.legacy_env = "SECRETS_MANAGER_ENDPOINT",
-		.signing_name = "secretsmanager",
-		.protocol = AWS_PROTOCOL_JSON,
-		.json_target = "secretsmanager",
-		.max_response = 1024 * 1024,
-		.hints = secretsmanager_hints,
-	},
-	[AWS_STS] = {
-		.id = AWS_STS,
-		.name = "AWS STS",
-		.env_id = "STS",
-		.config_key = "sts",
-		.host_prefix = "sts",
-		.global_endpoint = "https://sts.amazonaws.com",
-		.signing_name = "sts",
-		.protocol = AWS_PROTOCOL_QUERY,
-		.api_version = "2011-06-15",
-		.max_response = 256 * 1024,
-		.hints = sts_hints,
-	},
+	[AWS_SECRETS_MANAGER] = {AWS_SECRETS_MANAGER, "Secrets Manager",
+		"SECRETS_MANAGER", "secretsmanager", "secretsmanager", "SECRETS_MANAGER_ENDPOINT", NULL,
+		"secretsmanager", AWS_PROTOCOL_JSON, "secretsmanager", NULL, 1024 * 1024,
+	secretsmanager_hints},
+	[AWS_STS] = {AWS_STS, "AWS STS",
+		"STS", "sts", "sts", NULL, "https://sts.amazonaws.com",
+		"sts", AWS_PROTOCOL_QUERY, NULL, "2011-06-15", 256 * 1024,
+	sts_hints},
 };
 
 const aws_service *

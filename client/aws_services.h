@@ -48,13 +48,6 @@ typedef struct aws_service
 	const aws_error_hint *hints;
 } aws_service;
 
-/* One form field of a Query request. */
-typedef struct aws_param
-{
-	const char *name;
-	const char *value;			/* may be a secret: request bodies are wiped */
-} aws_param;
-
 extern const aws_service *aws_service_get(aws_service_id id);
 extern const char *aws_service_hint(const aws_service *svc, const char *code);
 

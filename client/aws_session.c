@@ -302,40 +302,19 @@ call_end(aws_session *s, call *c)
 }
 
 /*
- * A JSON-protocol operation of service (see aws_call_json): body in, the
- * answer's object in *out (json_free). what says what was being done.
+ * One call to service (see aws_call): req in, the answer in *out (freed
+ * with aws_answer_free). what says what was being done, for messages.
  */
 int
-aws_session_call_json(aws_session *s, aws_service_id service, const char *operation,
-					  const char *body, size_t bodylen, const char *what,
-					  json_doc **out, pgr_error *err)
+aws_session_call(aws_session *s, aws_service_id service, const aws_request *req,
+				 const char *what, aws_answer *out, pgr_error *err)
 {
 	call		c;
 	int			rc = -1;
 
+	memset(out, 0, sizeof(*out));
 	if (call_begin(s, service, &c, err) == 0)
-		rc = aws_call_json(&c.transport, &c.target, operation, body, bodylen, what, out, err);
-	else
-		pgr_error_prefix(err, "could not %s: ", what);
-	call_end(s, &c);
-	return rc;
-}
-
-/*
- * A Query-protocol action of service (see aws_call_query): form fields in,
- * the answer's document in *out (xml_free).
- */
-int
-aws_session_call_query(aws_session *s, aws_service_id service, const char *action,
-					   const aws_param *params, size_t nparams, const char *what,
-					   xml_doc **out, pgr_error *err)
-{
-	call		c;
-	int			rc = -1;
-
-	if (call_begin(s, service, &c, err) == 0)
-		rc = aws_call_query(&c.transport, &c.target, action, params, nparams, what, out,
-							err);
+		rc = aws_call(&c.transport, &c.target, req, what, out, err);
 	else
 		pgr_error_prefix(err, "could not %s: ", what);
 	call_end(s, &c);

@@ -13,9 +13,11 @@
  * TLS sessions and keep-alive reused) or makes one, so N threads hold at
  * most N.
  *
- * The service modules (secretsmanager.h) and the credential providers call
- * through here; the CLI and the Lambda loop only open, close and set a
- * deadline, and the "secret" commands name an operation and pass its JSON.
+ * A call names its service, an operation and its input (aws_request.h); the
+ * service's protocol decides how it goes and what comes back. The service
+ * modules (secretsmanager.h, RDS next) call through here; the CLI and the
+ * Lambda loop only open, close and set a deadline, and the "secret"
+ * commands name an operation and pass its JSON.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,11 +27,10 @@
 #include <stddef.h>
 
 #include "aws_options.h"
+#include "aws_request.h"
 #include "aws_services.h"
 #include "buf.h"
 #include "error.h"
-#include "json.h"
-#include "xml.h"
 
 typedef struct aws_session aws_session;
 
@@ -37,13 +38,9 @@ extern int	aws_session_open(const aws_options *opts, aws_session **out, pgr_erro
 extern void aws_session_close(aws_session *session);
 extern void aws_session_set_deadline(aws_session *session, double deadline_epoch_ms);
 
-extern int	aws_session_call_json(aws_session *session, aws_service_id service,
-								  const char *operation, const char *body, size_t bodylen,
-								  const char *what, json_doc **out, pgr_error *err);
-extern int	aws_session_call_query(aws_session *session, aws_service_id service,
-								   const char *action, const aws_param *params,
-								   size_t nparams, const char *what, xml_doc **out,
-								   pgr_error *err);
+extern int	aws_session_call(aws_session *session, aws_service_id service,
+							 const aws_request *req, const char *what, aws_answer *out,
+							 pgr_error *err);
 
 /*
  * For tests: a session whose calls never leave the process. Each request

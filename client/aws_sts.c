@@ -54,7 +54,7 @@ aws_sts_assume_role_with_web_identity(const aws_config *cfg, http_client *http,
 	aws_transport transport = aws_http_transport(http);
 	char		default_session[64];
 	char		what[512];
-	xml_doc    *answer = NULL;
+	aws_answer	answer = {NULL, NULL};
 	int			rc = -1;
 
 	if (!session_name)
@@ -77,17 +77,18 @@ aws_sts_assume_role_with_web_identity(const aws_config *cfg, http_client *http,
 			{"RoleSessionName", session_name},
 			{"WebIdentityToken", token},
 		};
+		aws_request req = {"AssumeRoleWithWebIdentity", NULL, 0, params,
+		sizeof(params) / sizeof(params[0])};
 
-		if (aws_call_query(&transport, &target, "AssumeRoleWithWebIdentity", params,
-						   sizeof(params) / sizeof(params[0]), what, &answer, err) != 0)
+		if (aws_call(&transport, &target, &req, what, &answer, err) != 0)
 			goto done;
 	}
-	rc = aws_sts_credentials(answer, "AssumeRoleWithWebIdentityResult", "web identity", out,
-							 err);
+	rc = aws_sts_credentials(answer.xml, "AssumeRoleWithWebIdentityResult", "web identity",
+							 out, err);
 	if (rc != 0)
 		pgr_error_prefix(err, "could not %s: ", what);
 done:
-	xml_free(answer);
+	aws_answer_free(&answer);
 	free(endpoint.url);
 	return rc;
 }

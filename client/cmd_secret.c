@@ -230,6 +230,13 @@ read_secret_value(const char *arg, pgr_buf *out, pgr_error *err)
 		pgr_error_set(err, PGR_ERR_USAGE, NULL,
 					  "the secret value is larger than Secrets Manager's %d-byte limit",
 					  SECRET_MAX_JSON_LEN);
+	if (rc == 0 && !json_is_utf8(out->data, out->len))
+	{
+		pgr_error_set(err, PGR_ERR_USAGE, NULL, "the secret value is not UTF-8 text");
+		pgr_error_hint(err, "A SecretString is text; store binary data as SecretBinary.");
+		pgr_buf_free(out);
+		rc = -1;
+	}
 	return rc;
 }
 
@@ -348,7 +355,8 @@ cmd_secret(int argc, char **argv)
 	pgr_error	err;
 	aws_session *session = NULL;
 	pgr_buf		body;
-	json_doc   *answer = NULL;
+	aws_request req = {NULL, NULL, 0, NULL, 0};
+	aws_answer	answer = {NULL, NULL};
 	const char *subname;
 	const char *id;
 	char		what[PGR_ERRMSG_LEN / 2];
@@ -400,11 +408,13 @@ cmd_secret(int argc, char **argv)
 		snprintf(what, sizeof(what), "%s \"%s\"", g.sub->what, id);
 	else
 		snprintf(what, sizeof(what), "%s", g.sub->what);
+	req.operation = g.sub->operation;
+	req.body = body.data;
+	req.bodylen = body.len;
 	if (aws_session_open(&common.aws, &session, &err) != 0 ||
-		aws_session_call_json(session, AWS_SECRETS_MANAGER, g.sub->operation, body.data,
-							  body.len, what, &answer, &err) != 0)
+		aws_session_call(session, AWS_SECRETS_MANAGER, &req, what, &answer, &err) != 0)
 		goto fail;
-	print_answer(answer);
+	print_answer(answer.json);
 	rc = PGR_EXIT_OK;
 	goto done;
 
@@ -412,7 +422,7 @@ fail:
 	pgr_log_report(&err);
 	rc = pgr_error_exit_code(&err);
 done:
-	json_free(answer);
+	aws_answer_free(&answer);
 	pgr_buf_free(&body);
 	aws_session_close(session);
 	return rc;

@@ -456,6 +456,20 @@ rollback_quietly(PGconn *conn)
 }
 
 /*
+ * The end of a command that may have opened a transaction: its result
+ * cleared and, when it failed (rc < 0), the transaction rolled back.
+ * Returns rc.
+ */
+static int
+end_command(PGconn *admin, PGresult *res, int rc)
+{
+	PQclear(res);
+	if (rc < 0)
+		rollback_quietly(admin);
+	return rc;
+}
+
+/*
  * Open a transaction and put (role, verifier) into the temporary table
  * pg_temp.pg_rotate_stash with COPY, whose data the server never logs.
  * On failure the transaction is rolled back; *no_temp is set when the role
@@ -654,10 +668,7 @@ db_set_password_prepare(PGconn *admin, const char *target_role,
 		pgr_error_prefix(err, "%s: ", what);
 
 cleanup:
-	PQclear(res);
-	if (rc < 0)
-		rollback_quietly(admin);
-	return rc;
+	return end_command(admin, res, rc);
 }
 
 /*
@@ -676,10 +687,7 @@ db_commit(PGconn *admin, pgr_error *err)
 		set_result_error(err, admin, res, "could not commit the password change");
 		rc = -1;
 	}
-	PQclear(res);
-	if (rc < 0)
-		rollback_quietly(admin);
-	return rc;
+	return end_command(admin, res, rc);
 }
 
 /* Roll back the open transaction, if any (errors are ignored). */
@@ -752,10 +760,7 @@ db_lock_role(PGconn *admin, const char *target_role, pgr_error *err)
 	rc = 0;
 
 cleanup:
-	PQclear(res);
-	if (rc < 0)
-		rollback_quietly(admin);
-	return rc;
+	return end_command(admin, res, rc);
 }
 
 /*

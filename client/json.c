@@ -718,50 +718,37 @@ json_write_end_array(json_writer *w)
 	end(w, "]");
 }
 
+/* The two-character escapes; other control characters are written \u00XX. */
+static const char *const short_escapes[] = {
+	['"'] = "\\\"", ['\\'] = "\\\\", ['\b'] = "\\b", ['\f'] = "\\f",
+	['\n'] = "\\n", ['\r'] = "\\r", ['\t'] = "\\t",
+};
+
 /*
  * Append s[0..len) as a JSON string literal, quotes included: '"' and '\'
  * escaped, control characters as \b \f \n \r \t or \u00XX (so that one
- * value stays on one line), everything else as it is.
+ * value stays on one line), a byte that is not UTF-8 as \ufffd (so that
+ * the text is always valid JSON), everything else as it is.
  */
 bool
 json_append_string(pgr_buf *buf, const char *s, size_t len)
 {
+	const unsigned char *p = (const unsigned char *) s;
 	bool		ok = pgr_buf_putc(buf, '"');
 
-	for (size_t i = 0; ok && i < len; i++)
+	for (size_t i = 0; ok && i < len;)
 	{
-		unsigned char c = (unsigned char) s[i];
+		size_t		n = p[i] < 0x80 ? 1 : utf8_sequence(p + i, len - i);
 
-		switch (c)
-		{
-			case '"':
-				ok = pgr_buf_puts(buf, "\\\"");
-				break;
-			case '\\':
-				ok = pgr_buf_puts(buf, "\\\\");
-				break;
-			case '\b':
-				ok = pgr_buf_puts(buf, "\\b");
-				break;
-			case '\f':
-				ok = pgr_buf_puts(buf, "\\f");
-				break;
-			case '\n':
-				ok = pgr_buf_puts(buf, "\\n");
-				break;
-			case '\r':
-				ok = pgr_buf_puts(buf, "\\r");
-				break;
-			case '\t':
-				ok = pgr_buf_puts(buf, "\\t");
-				break;
-			default:
-				if (c < 0x20)
-					ok = pgr_buf_printf(buf, "\\u%04x", c);
-				else
-					ok = pgr_buf_putc(buf, (char) c);
-				break;
-		}
+		if (p[i] < sizeof(short_escapes) / sizeof(short_escapes[0]) && short_escapes[p[i]])
+			ok = pgr_buf_puts(buf, short_escapes[p[i]]);
+		else if (p[i] < 0x20)
+			ok = pgr_buf_printf(buf, "\\u%04x", p[i]);
+		else if (n == 0)
+			ok = pgr_buf_puts(buf, "\\ufffd");
+		else
+			ok = pgr_buf_append(buf, p + i, n);
+		i += n ? n : 1;
 	}
 	return ok && pgr_buf_putc(buf, '"');
 }

@@ -80,11 +80,7 @@ log_invocation(const char *request_id, const char *step, const rot_result *res)
 	pgr_buf		line;
 	json_writer w;
 
-	pgr_buf_init(&line, 0);
-	json_writer_init(&w, &line, false);
-	json_write_begin_object(&w);
-	json_write_key(&w, "level");
-	json_write_string(&w, res->outcome == ROT_OUTCOME_FAILED ? "error" : "info");
+	pgr_log_record_begin(&line, &w, res->outcome == ROT_OUTCOME_FAILED ? "error" : "info");
 	json_write_key(&w, "request_id");
 	json_write_string(&w, request_id);
 	json_write_key(&w, "step");
@@ -98,9 +94,7 @@ log_invocation(const char *request_id, const char *step, const rot_result *res)
 		json_write_key(&w, "error_type");
 		json_write_string(&w, error_type(&res->error));
 	}
-	json_write_end_object(&w);
-	pgr_log_json_line(&line);
-	pgr_buf_free(&line);
+	pgr_log_record_end(&line, &w);
 }
 
 /*

@@ -84,6 +84,26 @@ pgr_log_json_line(const pgr_buf *object)
 	}
 }
 
+/* Start a JSON log record in b: {"level": level, and what the caller adds. */
+void
+pgr_log_record_begin(pgr_buf *b, json_writer *w, const char *level)
+{
+	pgr_buf_init(b, 0);
+	json_writer_init(w, b, false);
+	json_write_begin_object(w);
+	json_write_key(w, "level");
+	json_write_string(w, level);
+}
+
+/* Close the record, print it as its own line, free it. */
+void
+pgr_log_record_end(pgr_buf *b, json_writer *w)
+{
+	json_write_end_object(w);
+	pgr_log_json_line(b);
+	pgr_buf_free(b);
+}
+
 static void
 log_line(pgr_log_level level, const char *label, const char *text)
 {
@@ -94,16 +114,10 @@ log_line(pgr_log_level level, const char *label, const char *text)
 		pgr_buf		b;
 		json_writer w;
 
-		pgr_buf_init(&b, 0);
-		json_writer_init(&w, &b, false);
-		json_write_begin_object(&w);
-		json_write_key(&w, "level");
-		json_write_string(&w, level_names[level]);
+		pgr_log_record_begin(&b, &w, level_names[level]);
 		json_write_key(&w, label ? label : "message");
 		json_write_string(&w, text);
-		json_write_end_object(&w);
-		pgr_log_json_line(&b);
-		pgr_buf_free(&b);
+		pgr_log_record_end(&b, &w);
 		return;
 	}
 	pgr_log_sanitize(clean, sizeof(clean), text);
@@ -161,15 +175,9 @@ pgr_log_report(const pgr_error *err)
 		pgr_buf		b;
 		json_writer w;
 
-		pgr_buf_init(&b, 0);
-		json_writer_init(&w, &b, false);
-		json_write_begin_object(&w);
-		json_write_key(&w, "level");
-		json_write_string(&w, "error");
+		pgr_log_record_begin(&b, &w, "error");
 		pgr_log_write_error(&w, err);
-		json_write_end_object(&w);
-		pgr_log_json_line(&b);
-		pgr_buf_free(&b);
+		pgr_log_record_end(&b, &w);
 		return;
 	}
 	log_line(PGR_LOG_ERROR, NULL, err->message[0] ? err->message : "unknown error");

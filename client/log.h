@@ -37,6 +37,8 @@ extern void pgr_log(pgr_log_level level, const char *fmt,...)
 extern void pgr_log_report(const pgr_error *err);
 extern void pgr_log_sanitize(char *dst, size_t dstlen, const char *src);
 extern void pgr_log_json_line(const pgr_buf *object);
+extern void pgr_log_record_begin(pgr_buf *b, json_writer *w, const char *level);
+extern void pgr_log_record_end(pgr_buf *b, json_writer *w);
 extern void pgr_log_progress(const char *fmt,...)
 			__attribute__((format(printf, 1, 2)));
 extern void pgr_log_progress_end(void);

@@ -380,21 +380,10 @@ load_pending_value(rot_ctx *ctx, pgr_error *err)
 static int
 generate_password(rot_ctx *ctx, char **out, pgr_error *err)
 {
-	const pgr_password_rules *r = &ctx->opts->rules;
-	sm_random_password_input in = {0};
-
 	if (ctx->opts->password_source == ROT_PASSWORD_LOCAL)
-		return secret_generate_password(r, out, err);
-	in.password_length = r->length;
-	in.exclude_characters = r->exclude_characters;
-	in.exclude_numbers = r->exclude_numbers;
-	in.exclude_punctuation = r->exclude_punctuation;
-	in.exclude_uppercase = r->exclude_uppercase;
-	in.exclude_lowercase = r->exclude_lowercase;
-	in.include_space = r->include_space;
-	in.require_each_included_type = r->require_each_included_type;
+		return secret_generate_password(&ctx->opts->rules, out, err);
 	ctx->res->sm_calls++;
-	return sm_get_random_password(ctx->session, &in, out, err);
+	return sm_get_random_password(ctx->session, &ctx->opts->rules, out, err);
 }
 
 /*

@@ -58,14 +58,18 @@ static int
 request_send(request *r, aws_session *session, const char *operation, const char *what,
 			 json_doc **answer, pgr_error *err)
 {
+	aws_request req = {operation, NULL, 0, NULL, 0};
+	aws_answer	out;
 	int			rc = -1;
 
 	json_write_end_object(&r->w);
+	req.body = r->body.data;
+	req.bodylen = r->body.len;
 	if (!json_writer_ok(&r->w))
 		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory");
-	else
-		rc = aws_session_call_json(session, AWS_SECRETS_MANAGER, operation, r->body.data,
-								   r->body.len, what, answer, err);
+	else if ((rc = aws_session_call(session, AWS_SECRETS_MANAGER, &req, what, &out,
+									err)) == 0)
+		*answer = out.json;
 	pgr_buf_free(&r->body);
 	return rc;
 }
@@ -381,11 +385,11 @@ sm_update_secret_version_stage(aws_session *session, const char *secret_id,
 }
 
 /*
- * GetRandomPassword with every option the API has. *password receives a
- * copy to free with pgr_free_secret().
+ * GetRandomPassword with rules (the same knobs as the API's, every one of
+ * them sent). *password receives a copy to free with pgr_free_secret().
  */
 int
-sm_get_random_password(aws_session *session, const sm_random_password_input *in,
+sm_get_random_password(aws_session *session, const pgr_password_rules *rules,
 					   char **password, pgr_error *err)
 {
 	request		r;
@@ -394,18 +398,15 @@ sm_get_random_password(aws_session *session, const sm_random_password_input *in,
 	int			rc = -1;
 
 	request_begin(&r);
-	if (in->password_length > 0)
-	{
-		json_write_key(&r.w, "PasswordLength");
-		json_write_int(&r.w, in->password_length);
-	}
-	request_string(&r, "ExcludeCharacters", in->exclude_characters);
-	request_bool(&r, "ExcludeNumbers", in->exclude_numbers);
-	request_bool(&r, "ExcludePunctuation", in->exclude_punctuation);
-	request_bool(&r, "ExcludeUppercase", in->exclude_uppercase);
-	request_bool(&r, "ExcludeLowercase", in->exclude_lowercase);
-	request_bool(&r, "IncludeSpace", in->include_space);
-	request_bool(&r, "RequireEachIncludedType", in->require_each_included_type);
+	json_write_key(&r.w, "PasswordLength");
+	json_write_int(&r.w, rules->length);
+	request_string(&r, "ExcludeCharacters", rules->exclude_characters);
+	request_bool(&r, "ExcludeNumbers", rules->exclude_numbers);
+	request_bool(&r, "ExcludePunctuation", rules->exclude_punctuation);
+	request_bool(&r, "ExcludeUppercase", rules->exclude_uppercase);
+	request_bool(&r, "ExcludeLowercase", rules->exclude_lowercase);
+	request_bool(&r, "IncludeSpace", rules->include_space);
+	request_bool(&r, "RequireEachIncludedType", rules->require_each_included_type);
 	if (request_send(&r, session, "GetRandomPassword", "get a random password", &answer,
 					 err) != 0)
 		return -1;

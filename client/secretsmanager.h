@@ -21,6 +21,7 @@
 #include "aws_session.h"
 #include "error.h"
 #include "json.h"
+#include "secret.h"
 
 /* Secrets Manager's limit: 64 KiB secret values. */
 #define SM_MAX_SECRET_SIZE		65536
@@ -66,19 +67,6 @@ typedef struct sm_put_input
 	const char *rotation_token;	/* from the rotation event, or NULL */
 } sm_put_input;
 
-/* GetRandomPassword's options, every one of them sent. */
-typedef struct sm_random_password_input
-{
-	long		password_length;
-	const char *exclude_characters;	/* NULL: none */
-	bool		exclude_numbers;
-	bool		exclude_punctuation;
-	bool		exclude_uppercase;
-	bool		exclude_lowercase;
-	bool		include_space;
-	bool		require_each_included_type;
-} sm_random_password_input;
-
 extern int	sm_get_secret_value(aws_session *session, const char *secret_id,
 								const char *version_id, const char *version_stage,
 								sm_secret_value *out, pgr_error *err);
@@ -91,8 +79,7 @@ extern int	sm_update_secret_version_stage(aws_session *session, const char *secr
 										   const char *move_to_version_id,
 										   const char *remove_from_version_id,
 										   pgr_error *err);
-extern int	sm_get_random_password(aws_session *session,
-								   const sm_random_password_input *in,
+extern int	sm_get_random_password(aws_session *session, const pgr_password_rules *rules,
 								   char **password, pgr_error *err);
 
 extern void sm_secret_value_free(sm_secret_value *v);

@@ -135,7 +135,7 @@ def test_log_lines_cannot_be_forged(scenario, client_bin, api):
 def test_bad_configuration_is_reported_as_an_init_error(scenario, client_bin, api):
     fn = LambdaProcess(client_bin, scenario, api, PASSWORD_LENGTH="lots")
     body, headers = api.wait_init_error()
-    assert fn.proc.wait(timeout=30) != 0
+    assert fn.proc.wait(timeout=30) == 1
     assert body["errorType"] == "Runtime.InitError"
     assert "PASSWORD_LENGTH" in body["errorMessage"]
 

@@ -91,21 +91,26 @@ done:
 	pthread_mutex_unlock(&lock);
 }
 
-/* Zero a new block past the size asked for: no stale bytes in our scans. */
+/* Zero a block from offset "from" to its end: no stale bytes in our scans. */
 static void *
-zero_slack(void *p, size_t size)
+zero_slack(void *p, size_t from)
 {
 	size_t		usable;
 
-	if (p && (usable = malloc_usable_size(p)) > size)
-		memset((char *) p + size, 0, usable - size);
+	if (p && (usable = malloc_usable_size(p)) > from)
+		memset((char *) p + from, 0, usable - from);
 	return p;
 }
 
+/*
+ * A new block is zeroed whole: malloc hands out memory that somebody else
+ * (a library, whose frees are not seen) may have left a secret in, and
+ * that must not be taken for what this block held.
+ */
 void *
 __wrap_malloc(size_t size)
 {
-	return zero_slack(__real_malloc(size), size);
+	return zero_slack(__real_malloc(size), 0);
 }
 
 void *

@@ -15,8 +15,8 @@
  *	  (appended to), which the leak test scans for every secret it knows.
  *
  * A block's bytes are its usable size (malloc_usable_size); the wrapped
- * allocators zero what lies past the size asked for, so stale bytes of
- * somebody else's block are never taken for ours. Frees inside shared
+ * allocators zero every new block whole, so stale bytes that a library
+ * left in freed memory are never taken for ours. Frees inside shared
  * libraries (libcurl, libpq, OpenSSL, libexpat) are not seen: this scans
  * what pg_rotate frees, which is what pg_rotate can wipe.
  *

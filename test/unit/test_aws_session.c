@@ -45,6 +45,34 @@ answer(void *arg, aws_exchange *x)
 		pgr_buf_puts(&x->answer, c->body);
 }
 
+/* A JSON call: operation with body, the answer's document in *doc. */
+static int
+call_json(aws_session *s, const char *operation, const char *body, const char *what,
+		  json_doc **doc, pgr_error *err)
+{
+	aws_request req = {operation, body, strlen(body), NULL, 0};
+	aws_answer	answer;
+	int			rc = aws_session_call(s, AWS_SECRETS_MANAGER, &req, what, &answer, err);
+
+	*doc = answer.json;
+	assert_null(answer.xml);
+	return rc;
+}
+
+/* A Query call of STS: action with params, the answer's document in *doc. */
+static int
+call_query(aws_session *s, const char *action, const aws_param *params, size_t n,
+		   const char *what, xml_doc **doc, pgr_error *err)
+{
+	aws_request req = {action, NULL, 0, params, n};
+	aws_answer	answer;
+	int			rc = aws_session_call(s, AWS_STS, &req, what, &answer, err);
+
+	*doc = answer.xml;
+	assert_null(answer.json);
+	return rc;
+}
+
 static aws_session *
 offline(canned *c)
 {
@@ -64,8 +92,7 @@ test_json_call(void **state)
 	pgr_error	err;
 
 	(void) state;
-	assert_int_equal(aws_session_call_json(s, AWS_SECRETS_MANAGER, "DescribeSecret",
-										   "{\"SecretId\":\"app\"}", 18, "describe", &doc,
+	assert_int_equal(call_json(s, "DescribeSecret", "{\"SecretId\":\"app\"}", "describe", &doc,
 										   &err), 0);
 	assert_int_equal(c.service, AWS_SECRETS_MANAGER);
 	assert_string_equal(c.operation, "DescribeSecret");
@@ -75,8 +102,7 @@ test_json_call(void **state)
 
 	/* an empty 2xx answer is an empty object */
 	c.body = NULL;
-	assert_int_equal(aws_session_call_json(s, AWS_SECRETS_MANAGER, "UpdateSecretVersionStage",
-										   "{}", 2, "move", &doc, &err), 0);
+	assert_int_equal(call_json(s, "UpdateSecretVersionStage", "{}", "move", &doc, &err), 0);
 	assert_int_equal(json_type_of(json_root(doc)), JSON_OBJECT);
 	assert_int_equal(json_count(json_root(doc)), 0);
 	json_free(doc);
@@ -95,8 +121,7 @@ test_json_error_shape(void **state)
 	pgr_error	err;
 
 	(void) state;
-	assert_int_equal(aws_session_call_json(s, AWS_SECRETS_MANAGER, "GetSecretValue", "{}", 2,
-										   "get the value of secret \"x\"", &doc, &err), -1);
+	assert_int_equal(call_json(s, "GetSecretValue", "{}", "get the value of secret \"x\"", &doc, &err), -1);
 	assert_null(doc);
 	assert_int_equal(err.errclass, PGR_ERR_AWS);
 	assert_string_equal(err.code, "ResourceNotFoundException");
@@ -109,8 +134,7 @@ test_json_error_shape(void **state)
 	/* a code the service has no hint for gets the general one, if any */
 	c.errortype = "ThrottlingException";
 	c.body = "{}";
-	assert_int_equal(aws_session_call_json(s, AWS_SECRETS_MANAGER, "GetSecretValue", "{}", 2,
-										   "get", &doc, &err), -1);
+	assert_int_equal(call_json(s, "GetSecretValue", "{}", "get", &doc, &err), -1);
 	assert_string_equal(err.message, "could not get: ThrottlingException");
 	assert_string_equal(err.hint, "Try again later, or raise AWS_MAX_ATTEMPTS.");
 	aws_session_close(s);
@@ -125,8 +149,7 @@ test_json_bad_answers(void **state)
 	pgr_error	err;
 
 	(void) state;
-	assert_int_equal(aws_session_call_json(s, AWS_SECRETS_MANAGER, "DescribeSecret", "{}", 2,
-										   "describe secret \"x\"", &doc, &err), -1);
+	assert_int_equal(call_json(s, "DescribeSecret", "{}", "describe secret \"x\"", &doc, &err), -1);
 	assert_int_equal(err.errclass, PGR_ERR_INPUT);
 	assert_string_equal(err.message, "could not describe secret \"x\": the response from "
 						"Secrets Manager is not a JSON object");
@@ -134,8 +157,7 @@ test_json_bad_answers(void **state)
 						"of malformed JSON.");
 	/* no answer at all */
 	c.status = 0;
-	assert_int_equal(aws_session_call_json(s, AWS_SECRETS_MANAGER, "DescribeSecret", "{}", 2,
-										   "describe secret \"x\"", &doc, &err), -1);
+	assert_int_equal(call_json(s, "DescribeSecret", "{}", "describe secret \"x\"", &doc, &err), -1);
 	assert_int_equal(err.errclass, PGR_ERR_NETWORK);
 	assert_string_equal(err.message, "could not describe secret \"x\": could not reach "
 						"Secrets Manager at \"http://offline.invalid/\"");
@@ -156,7 +178,7 @@ test_query_call(void **state)
 	aws_param	params[] = {{"RoleArn", "arn:aws:iam::1:role/r"}, {"WebIdentityToken", "a.b.c"}};
 
 	(void) state;
-	assert_int_equal(aws_session_call_query(s, AWS_STS, "AssumeRoleWithWebIdentity", params, 2,
+	assert_int_equal(call_query(s, "AssumeRoleWithWebIdentity", params, 2,
 											"assume", &doc, &err), 0);
 	assert_int_equal(c.service, AWS_STS);
 	assert_string_equal(c.operation, "AssumeRoleWithWebIdentity");
@@ -171,7 +193,7 @@ test_query_call(void **state)
 	c.body = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
 		"<Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error>"
 		"<RequestId>r</RequestId></ErrorResponse>";
-	assert_int_equal(aws_session_call_query(s, AWS_STS, "AssumeRoleWithWebIdentity", params, 2,
+	assert_int_equal(call_query(s, "AssumeRoleWithWebIdentity", params, 2,
 											"assume role \"r\"", &doc, &err), -1);
 	assert_int_equal(err.errclass, PGR_ERR_AWS);
 	assert_string_equal(err.code, "AccessDenied");
@@ -183,7 +205,7 @@ test_query_call(void **state)
 
 	c.status = 200;
 	c.body = "not xml";
-	assert_int_equal(aws_session_call_query(s, AWS_STS, "AssumeRoleWithWebIdentity", params, 2,
+	assert_int_equal(call_query(s, "AssumeRoleWithWebIdentity", params, 2,
 											"assume", &doc, &err), -1);
 	assert_int_equal(err.errclass, PGR_ERR_INPUT);
 	assert_string_equal(err.message, "could not assume: the response from AWS STS is not valid XML");

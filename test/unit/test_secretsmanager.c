@@ -136,7 +136,7 @@ test_writes(void **state)
 	aws_session *s = offline(&c);
 	const char *stages[] = {"AWSPENDING"};
 	sm_put_input in = {"s", "t", "{\"password\":\"p\\\"q\"}", stages, 1, NULL};
-	sm_random_password_input rp = {40, ":/", true, false, false, false, false, true};
+	pgr_password_rules rp = {40, ":/", true, false, false, false, false, true};
 	char	   *pw = NULL;
 	pgr_error	err;
 
