@@ -92,13 +92,20 @@ install-client: $(CLIENT_BIN)
 # (not RUNPATH, hence --disable-new-dtags) = $ORIGIN/lib: the loader then takes
 # every library of the tree, direct or not, from the zip's lib/, and before
 # LD_LIBRARY_PATH, which Lambda starts with the system's /lib64:/usr/lib64.
+#
+# libexpat is linked statically: Debian 12's libexpat.so.1 needs glibc 2.36
+# (arc4random_buf), Amazon Linux 2023 has 2.34, and deploy/glibc_compat.c
+# answers that one call in the bootstrap instead.
 LAMBDA_DIR = build/lambda
 LAMBDA_BOOTSTRAP = $(LAMBDA_DIR)/bootstrap
 LAMBDA_ZIP = lambda.zip
-LAMBDA_OBJS = $(patsubst client/%.c,$(LAMBDA_DIR)/%.o,$(CLIENT_SRCS))
+LAMBDA_OBJS = $(patsubst client/%.c,$(LAMBDA_DIR)/%.o,$(CLIENT_SRCS)) \
+	$(LAMBDA_DIR)/glibc_compat.o
 LAMBDA_CFLAGS = $(filter-out $(CLIENT_SAN) -O1,$(CLIENT_CFLAGS))
 LAMBDA_LDFLAGS = $(filter-out $(CLIENT_SAN),$(CLIENT_LDFLAGS)) \
 	-Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/lib'
+LAMBDA_LDLIBS = $(filter-out -lexpat,$(CLIENT_LDLIBS)) \
+	$(shell pkg-config --variable=libdir expat)/libexpat.a
 
 .PHONY: lambda-zip
 
@@ -106,8 +113,12 @@ $(LAMBDA_DIR)/%.o: client/%.c client/client.mk
 	@mkdir -p $(@D)
 	$(CC) $(LAMBDA_CFLAGS) -c -o $@ $<
 
+$(LAMBDA_DIR)/glibc_compat.o: deploy/glibc_compat.c client/client.mk
+	@mkdir -p $(@D)
+	$(CC) $(LAMBDA_CFLAGS) -c -o $@ $<
+
 $(LAMBDA_BOOTSTRAP): $(LAMBDA_OBJS)
-	$(CC) $(LAMBDA_LDFLAGS) -o $@ $^ $(CLIENT_LDLIBS)
+	$(CC) $(LAMBDA_LDFLAGS) -o $@ $^ $(LAMBDA_LDLIBS)
 
 lambda-zip: $(LAMBDA_BOOTSTRAP)
 	bash deploy/package.sh $(LAMBDA_BOOTSTRAP) $(LAMBDA_ZIP)
