@@ -287,7 +287,7 @@ configured_endpoint(const aws_config *cfg, const aws_service *svc, const char **
 
 	if (cfg->cli_endpoint[svc->id])
 	{
-		*source = "--endpoint-url";
+		*source = svc->cli_option ? svc->cli_option : "the command line";
 		return cfg->cli_endpoint[svc->id];
 	}
 	if (!aws_config_true(aws_config_env(cfg, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) &&

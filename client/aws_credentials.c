@@ -638,7 +638,7 @@ done:
 }
 
 /*
- * Walk the credential provider chain (aws_config.h) and fill *out with the
+ * Walk the credential provider chain (aws_credentials.h) and fill *out with the
  * first credentials found. A source that is configured but fails stops the
  * chain with its error, as in the SDKs. http is used for the container,
  * IMDS and STS sources.

@@ -24,16 +24,17 @@ static const aws_error_hint sts_hints[] = {
 };
 
 /*
- * One row per service: its names (messages; AWS_ENDPOINT_URL_<id>; its key
- * in [services]; its host; an older variable; the endpoint without a
- * region), then SigV4's name, the protocol, and what that protocol needs.
+ * One row per service: its names (messages; its endpoint's option;
+ * AWS_ENDPOINT_URL_<id>; its key in [services]; its host; an older
+ * variable; the endpoint without a region), then SigV4's name, the
+ * protocol, and what that protocol needs.
  */
 static const aws_service services[AWS_NSERVICES] = {
-	[AWS_SECRETS_MANAGER] = {AWS_SECRETS_MANAGER, "Secrets Manager",
+	[AWS_SECRETS_MANAGER] = {AWS_SECRETS_MANAGER, "Secrets Manager", "--endpoint-url",
 		"SECRETS_MANAGER", "secretsmanager", "secretsmanager", "SECRETS_MANAGER_ENDPOINT", NULL,
 		"secretsmanager", AWS_PROTOCOL_JSON, "secretsmanager", NULL, 1024 * 1024,
 	secretsmanager_hints},
-	[AWS_STS] = {AWS_STS, "AWS STS",
+	[AWS_STS] = {AWS_STS, "AWS STS", NULL,
 		"STS", "sts", "sts", NULL, "https://sts.amazonaws.com",
 		"sts", AWS_PROTOCOL_QUERY, NULL, "2011-06-15", 256 * 1024,
 	sts_hints},

@@ -35,6 +35,7 @@ typedef struct aws_service
 {
 	aws_service_id id;
 	const char *name;			/* "Secrets Manager", in messages */
+	const char *cli_option;		/* the option naming its endpoint, or NULL */
 	const char *env_id;			/* AWS_ENDPOINT_URL_<env_id> */
 	const char *config_key;		/* its key in a [services x] section */
 	const char *host_prefix;	/* https://<prefix>.<region>.amazonaws.com */

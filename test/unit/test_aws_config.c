@@ -225,7 +225,7 @@ test_endpoint_order(void **state)
 	check_endpoint(svc, &opts, AWS_STS, "http://env-global", true, "AWS_ENDPOINT_URL");
 	memset(&opts, 0, sizeof(opts));
 	opts.endpoint_url[AWS_STS] = "http://cli-sts";
-	check_endpoint(svc, &opts, AWS_STS, "http://cli-sts", true, "--endpoint-url");
+	check_endpoint(svc, &opts, AWS_STS, "http://cli-sts", true, "the command line");
 	check_endpoint(svc, &opts, AWS_SECRETS_MANAGER, "http://env-sm", true,
 				   "AWS_ENDPOINT_URL_<SERVICE>");
 }

@@ -183,7 +183,7 @@ static const bad_case bad_cases[] = {
 	{"{" OK_PREFIX ",\"password\":\"" PW "\\u0000x\"}", "\"password\" contains a NUL byte"},
 	{"{\"engine\":\"postgres\\u0000\",\"host\":\"h\",\"username\":\"u\",\"password\":\"" PW "\"}",
 	"\"engine\" contains a NUL byte"},
-	/* a repeated "password" (json-c would free the first unwiped) */
+	/* a repeated "password": parsers disagree on which one counts */
 	{"{" OK_PREFIX ",\"password\":\"" PW "\",\"password\":\"other\"}",
 	"more than one \"password\" key"},
 	{"{" OK_PREFIX ",\"pass\\u0077ord\":\"" PW "\", \"password\" :\"other\"}",
@@ -289,7 +289,7 @@ test_size_limits(void **state)
 		pgr_secret *s = NULL;
 		pgr_error	err;
 
-		/* a later duplicate key wins, as in json-c (but see the helper) */
+		/* the longest value accepted, then one byte more */
 		json = secret_with_value(limits[i].key, limits[i].ok, 'a');
 		s = parse_ok(json);
 		secret_free(s);
