@@ -38,6 +38,8 @@ UNIT_TESTS = $(UNIT_SRCS:.c=)
 FREED_MEMORY = test/unit/freed_memory
 FREED_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
 	-Wl,--wrap=strdup,--wrap=strndup
+# What the unit tests share (test/unit/*.h that are no test of their own).
+UNIT_SUPPORT = $(FREED_MEMORY).o test/unit/offline.o
 
 # The same program with the crash and failure points of testpoint.h live,
 # for the tests only; never installed.
@@ -69,11 +71,11 @@ $(CLIENT_LIB): $(CLIENT_LIB_OBJS)
 $(CLIENT_BIN): client/main.o $(CLIENT_LIB)
 	$(CC) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_LDLIBS)
 
-$(FREED_MEMORY).o: $(FREED_MEMORY).c $(CLIENT_FLAGS_STAMP)
+$(UNIT_SUPPORT): %.o: %.c $(CLIENT_FLAGS_STAMP)
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
 
-test/unit/%: test/unit/%.c $(FREED_MEMORY).o $(CLIENT_LIB) $(CLIENT_FLAGS_STAMP)
-	$(CC) $(CLIENT_CFLAGS) $(CLIENT_LDFLAGS) $(FREED_WRAP) -o $@ $< $(FREED_MEMORY).o \
+test/unit/%: test/unit/%.c $(UNIT_SUPPORT) $(CLIENT_LIB) $(CLIENT_FLAGS_STAMP)
+	$(CC) $(CLIENT_CFLAGS) $(CLIENT_LDFLAGS) $(FREED_WRAP) -o $@ $< $(UNIT_SUPPORT) \
 		$(CLIENT_LIB) -lcmocka $(CLIENT_LDLIBS)
 
 # Build and run every C unit test; stops at the first failing program.
@@ -83,7 +85,7 @@ unit: $(UNIT_TESTS)
 install-client: $(CLIENT_BIN)
 	$(INSTALL_PROGRAM) $(CLIENT_BIN) '$(DESTDIR)$(bindir)/pg_rotate'
 
--include $(CLIENT_SRCS:.c=.d) $(UNIT_SRCS:.c=.d) $(TESTHOOKS_OBJS:.o=.d) $(FREED_MEMORY).d
+-include $(CLIENT_SRCS:.c=.d) $(UNIT_SRCS:.c=.d) $(TESTHOOKS_OBJS:.o=.d) $(UNIT_SUPPORT:.o=.d)
 
 # ----- the Lambda package ----------------------------------------------------
 # The bootstrap is built from the same sources into build/lambda/, always

@@ -271,14 +271,9 @@ print_result(const rot_result *res, bool json)
 	if (json)
 	{
 		pgr_buf		line;
-		json_writer w;
 
-		pgr_buf_init(&line, 0);
-		json_writer_init(&w, &line, false);
-		json_write_begin_object(&w);
-		rot_result_write_json(&w, res);
-		json_write_end_object(&w);
-		pgr_log_json_line(&line);
+		if (rot_result_to_json(res, &line))
+			pgr_log_json_line(&line);
 		pgr_buf_free(&line);
 	}
 	else if (res->outcome == ROT_OUTCOME_ROTATED || res->outcome == ROT_OUTCOME_ALREADY_CURRENT)

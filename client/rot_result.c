@@ -114,3 +114,17 @@ rot_result_write_json(json_writer *w, const rot_result *res)
 		json_write_end_object(w);
 	}
 }
+
+/* The result as one JSON object of its own, into out (initialized here). */
+bool
+rot_result_to_json(const rot_result *res, pgr_buf *out)
+{
+	json_writer w;
+
+	pgr_buf_init(out, 0);
+	json_writer_init(&w, out, false);
+	json_write_begin_object(&w);
+	rot_result_write_json(&w, res);
+	json_write_end_object(&w);
+	return json_writer_ok(&w);
+}

@@ -11,6 +11,9 @@
 #ifndef PGR_ROT_RESULT_H
 #define PGR_ROT_RESULT_H
 
+#include <stdbool.h>
+
+#include "buf.h"
 #include "error.h"
 #include "json.h"
 
@@ -48,5 +51,6 @@ extern const char *rot_step_name(rot_step_kind step);
 extern int	rot_step_parse(const char *name, rot_step_kind *out);
 extern const char *rot_outcome_name(rot_outcome outcome);
 extern void rot_result_write_json(json_writer *w, const rot_result *res);
+extern bool rot_result_to_json(const rot_result *res, pgr_buf *out);
 
 #endif							/* PGR_ROT_RESULT_H */

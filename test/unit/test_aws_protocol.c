@@ -19,65 +19,57 @@
 
 #include "aws_protocol.h"
 
-static void
-parse(const char *header, const char *body, char *code, char *msg)
+/* An error answer: its X-Amzn-Errortype, its body, what is read from them. */
+typedef struct error_case
 {
-	aws_parse_error(header, body, body ? strlen(body) : 0, code, 64, msg, 128);
-}
+	const char *header;
+	const char *body;
+	const char *code;
+	const char *message;
+} error_case;
 
-static void
-test_json_errors(void **state)
-{
-	char		code[64],
-				msg[128];
-	const char *json = "{\"__type\":\"com.amazonaws.secretsmanager#ResourceNotFoundException\","
-		"\"message\":\"can't find it\"}";
+#define SM_NOT_FOUND "{\"__type\":\"com.amazonaws.secretsmanager#ResourceNotFoundException\"," \
+	"\"message\":\"can't find it\"}"
 
-	(void) state;
-	parse(NULL, json, code, msg);
-	assert_string_equal(code, "ResourceNotFoundException");
-	assert_string_equal(msg, "can't find it");
+static const error_case cases[] = {
+	/* JSON: the code from __type, without its namespace */
+	{NULL, SM_NOT_FOUND, "ResourceNotFoundException", "can't find it"},
 	/* the header wins, without its suffix */
-	parse("ThrottlingException:http://internal.amazon.com/coral/", json, code, msg);
-	assert_string_equal(code, "ThrottlingException");
-	assert_string_equal(msg, "can't find it");
-	parse(NULL, "{\"code\":\"ValidationException\",\"Message\":\"bad\"}", code, msg);
-	assert_string_equal(code, "ValidationException");
-	assert_string_equal(msg, "bad");
-	parse(NULL, "{garbage", code, msg);
-	assert_string_equal(code, "");
-	assert_string_equal(msg, "");
-	parse(NULL, NULL, code, msg);
-	assert_string_equal(code, "");
-}
+	{"ThrottlingException:http://internal.amazon.com/coral/", SM_NOT_FOUND,
+	"ThrottlingException", "can't find it"},
+	{NULL, "{\"code\":\"ValidationException\",\"Message\":\"bad\"}", "ValidationException", "bad"},
+	/* Query errors: ErrorResponse (STS, RDS), Response/Errors (EC2), Error (S3) */
+	{NULL, "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+		"<Error><Type>Sender</Type><Code>AccessDenied</Code>"
+		"<Message>not &amp; allowed</Message></Error>"
+	"<RequestId>r-1</RequestId></ErrorResponse>", "AccessDenied", "not & allowed"},
+	{NULL, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>"
+		"<Code>DBInstanceNotFound</Code><Message>DBInstance db-1 not found.</Message>"
+	"</Error></Errors><RequestID>x</RequestID></Response>", "DBInstanceNotFound",
+	"DBInstance db-1 not found."},
+	{NULL, "<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>", "NoSuchKey", "gone"},
+	/* nothing to read: not JSON, an XML document that is no error, broken XML */
+	{NULL, "{garbage", "", ""},
+	{NULL, "<html><body>bad gateway</body></html>", "", ""},
+	{NULL, "<ErrorResponse><Error><Code>Unclosed", "", ""},
+	{NULL, NULL, "", ""},
+};
 
-/* Query errors: ErrorResponse (STS, RDS), Response/Errors (EC2), Error (S3). */
 static void
-test_xml_errors(void **state)
+test_error_answers(void **state)
 {
-	char		code[64],
-				msg[128];
-
 	(void) state;
-	parse(NULL, "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
-		  "<Error><Type>Sender</Type><Code>AccessDenied</Code>"
-		  "<Message>not &amp; allowed</Message></Error>"
-		  "<RequestId>r-1</RequestId></ErrorResponse>", code, msg);
-	assert_string_equal(code, "AccessDenied");
-	assert_string_equal(msg, "not & allowed");
-	parse(NULL, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>"
-		  "<Code>DBInstanceNotFound</Code><Message>DBInstance db-1 not found.</Message>"
-		  "</Error></Errors><RequestID>x</RequestID></Response>", code, msg);
-	assert_string_equal(code, "DBInstanceNotFound");
-	assert_string_equal(msg, "DBInstance db-1 not found.");
-	parse(NULL, "<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>", code, msg);
-	assert_string_equal(code, "NoSuchKey");
-	/* a document that is not an error, or not XML */
-	parse(NULL, "<html><body>bad gateway</body></html>", code, msg);
-	assert_string_equal(code, "");
-	assert_string_equal(msg, "");
-	parse(NULL, "<ErrorResponse><Error><Code>Unclosed", code, msg);
-	assert_string_equal(code, "");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		char		code[64],
+					msg[128];
+		const char *body = cases[i].body;
+
+		aws_parse_error(cases[i].header, body, body ? strlen(body) : 0, code, sizeof(code),
+						msg, sizeof(msg));
+		if (strcmp(code, cases[i].code) != 0 || strcmp(msg, cases[i].message) != 0)
+			fail_msg("case %zu: \"%s\", \"%s\"", i, code, msg);
+	}
 }
 
 /* Codes and messages always fit their buffers. */
@@ -114,8 +106,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_errors),
-		cmocka_unit_test(test_xml_errors),
+		cmocka_unit_test(test_error_answers),
 		cmocka_unit_test(test_small_buffers),
 		cmocka_unit_test(test_form_encoding),
 	};

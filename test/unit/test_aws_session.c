@@ -18,32 +18,7 @@
 #include <cmocka.h>
 
 #include "aws_session.h"
-
-/* The canned answer, and what the last request was. */
-typedef struct canned
-{
-	long		status;
-	const char *errortype;
-	const char *body;
-	aws_service_id service;
-	char		operation[64];
-	char		request[512];
-} canned;
-
-static void
-answer(void *arg, aws_exchange *x)
-{
-	canned	   *c = arg;
-
-	c->service = x->service;
-	snprintf(c->operation, sizeof(c->operation), "%s", x->operation);
-	snprintf(c->request, sizeof(c->request), "%.*s", (int) x->bodylen, x->body);
-	x->status = c->status;
-	if (c->errortype)
-		snprintf(x->errortype, sizeof(x->errortype), "%s", c->errortype);
-	if (c->body)
-		pgr_buf_puts(&x->answer, c->body);
-}
+#include "offline.h"
 
 /* A JSON call: operation with body, the answer's document in *doc. */
 static int
@@ -73,21 +48,11 @@ call_query(aws_session *s, const char *action, const aws_param *params, size_t n
 	return rc;
 }
 
-static aws_session *
-offline(canned *c)
-{
-	aws_session *s = NULL;
-	pgr_error	err;
-
-	assert_int_equal(aws_session_open_offline(answer, c, &s, &err), 0);
-	return s;
-}
-
 static void
 test_json_call(void **state)
 {
 	canned		c = {200, NULL, "{\"Name\":\"app\",\"ARN\":\"arn:x\"}", 0, "", ""};
-	aws_session *s = offline(&c);
+	aws_session *s = offline_session(&c);
 	json_doc   *doc = NULL;
 	pgr_error	err;
 
@@ -116,7 +81,7 @@ test_json_error_shape(void **state)
 	canned		c = {400, "ResourceNotFoundException",
 	"{\"__type\":\"ResourceNotFoundException\",\"message\":\"Secrets Manager can't find the specified secret.\"}",
 	0, "", ""};
-	aws_session *s = offline(&c);
+	aws_session *s = offline_session(&c);
 	json_doc   *doc = NULL;
 	pgr_error	err;
 
@@ -144,7 +109,7 @@ static void
 test_json_bad_answers(void **state)
 {
 	canned		c = {200, NULL, "[1, 2]", 0, "", ""};
-	aws_session *s = offline(&c);
+	aws_session *s = offline_session(&c);
 	json_doc   *doc = NULL;
 	pgr_error	err;
 
@@ -172,7 +137,7 @@ test_query_call(void **state)
 		"<AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIA1</AccessKeyId>"
 		"</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>",
 	0, "", ""};
-	aws_session *s = offline(&c);
+	aws_session *s = offline_session(&c);
 	xml_doc    *doc = NULL;
 	pgr_error	err;
 	aws_param	params[] = {{"RoleArn", "arn:aws:iam::1:role/r"}, {"WebIdentityToken", "a.b.c"}};

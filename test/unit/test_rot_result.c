@@ -23,14 +23,8 @@ static char *
 as_json(const rot_result *res)
 {
 	pgr_buf		b;
-	json_writer w;
 
-	pgr_buf_init(&b, 0);
-	json_writer_init(&w, &b, false);
-	json_write_begin_object(&w);
-	rot_result_write_json(&w, res);
-	json_write_end_object(&w);
-	assert_true(json_writer_ok(&w));
+	assert_true(rot_result_to_json(res, &b));
 	return pgr_buf_detach(&b);
 }
 

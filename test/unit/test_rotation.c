@@ -126,25 +126,6 @@ record_event(const char *event)
 }
 
 int
-db_set_password(PGconn *admin, const char *target_role, const char *verifier,
-				const char *secret_id, const char *version_id, long long *audit_id,
-				pgr_error *err)
-{
-	(void) admin;
-	(void) target_role;
-	(void) secret_id;
-	(void) version_id;
-	(void) audit_id;
-	(void) err;
-	pthread_mutex_lock(&db.lock);
-	snprintf(db.password, sizeof(db.password), "%s", verifier);
-	db.sets++;
-	record_event("password_set");
-	pthread_mutex_unlock(&db.lock);
-	return 0;
-}
-
-int
 db_set_password_prepare(PGconn *admin, const char *target_role, const char *verifier,
 						const char *secret_id, const char *version_id, long long *audit_id,
 						pgr_error *err)
@@ -176,6 +157,18 @@ db_commit(PGconn *admin, pgr_error *err)
 	}
 	pthread_mutex_unlock(&db.lock);
 	return 0;
+}
+
+/* As db.c's: prepared, then committed. */
+int
+db_set_password(PGconn *admin, const char *target_role, const char *verifier,
+				const char *secret_id, const char *version_id, long long *audit_id,
+				pgr_error *err)
+{
+	if (db_set_password_prepare(admin, target_role, verifier, secret_id, version_id,
+								audit_id, err) < 0)
+		return -1;
+	return db_commit(admin, err);
 }
 
 int
@@ -336,6 +329,17 @@ write_stages(json_writer *w, const version *v)
 	json_write_end_array(w);
 }
 
+/* An answer about secret s: {"ARN": ..., "Name": ..., and the caller's members. */
+static void
+begin_answer(json_writer *w, const secret *s)
+{
+	json_write_begin_object(w);
+	json_write_key(w, "ARN");
+	json_write_string(w, s->arn);
+	json_write_key(w, "Name");
+	json_write_string(w, s->name);
+}
+
 static void
 not_found(aws_exchange *x)
 {
@@ -378,11 +382,7 @@ answer(void *arg, aws_exchange *x)
 			not_found(x);
 		else
 		{
-			json_write_begin_object(&w);
-			json_write_key(&w, "ARN");
-			json_write_string(&w, s->arn);
-			json_write_key(&w, "Name");
-			json_write_string(&w, s->name);
+			begin_answer(&w, s);
 			json_write_key(&w, "VersionId");
 			json_write_string(&w, v->id);
 			json_write_key(&w, "SecretString");
@@ -411,11 +411,7 @@ answer(void *arg, aws_exchange *x)
 		}
 		else
 		{
-			json_write_begin_object(&w);
-			json_write_key(&w, "ARN");
-			json_write_string(&w, s->arn);
-			json_write_key(&w, "Name");
-			json_write_string(&w, s->name);
+			begin_answer(&w, s);
 			json_write_key(&w, "RotationEnabled");
 			json_write_bool(&w, true);
 			json_write_key(&w, "VersionIdsToStages");

@@ -18,35 +18,8 @@
 #include <cmocka.h>
 
 #include "freed_memory.h"
+#include "offline.h"
 #include "secretsmanager.h"
-
-typedef struct canned
-{
-	const char *body;
-	char		operation[64];
-	char		request[1024];
-} canned;
-
-static void
-answer(void *arg, aws_exchange *x)
-{
-	canned	   *c = arg;
-
-	snprintf(c->operation, sizeof(c->operation), "%s", x->operation);
-	snprintf(c->request, sizeof(c->request), "%.*s", (int) x->bodylen, x->body);
-	x->status = 200;
-	pgr_buf_puts(&x->answer, c->body);
-}
-
-static aws_session *
-offline(canned *c)
-{
-	aws_session *s = NULL;
-	pgr_error	err;
-
-	assert_int_equal(aws_session_open_offline(answer, c, &s, &err), 0);
-	return s;
-}
 
 static json_doc *
 parse(const char *text)
@@ -61,10 +34,10 @@ parse(const char *text)
 static void
 test_get_secret_value(void **state)
 {
-	canned		c = {"{\"ARN\":\"arn:s\",\"Name\":\"s\",\"VersionId\":\"v1\","
+	canned		c = {.status = 200, .body = "{\"ARN\":\"arn:s\",\"Name\":\"s\",\"VersionId\":\"v1\","
 		"\"SecretString\":\"{\\\"password\\\":\\\"p\\\"}\","
-	"\"VersionStages\":[\"AWSCURRENT\",\"X\"],\"CreatedDate\":1.5e9}", "", ""};
-	aws_session *s = offline(&c);
+	"\"VersionStages\":[\"AWSCURRENT\",\"X\"],\"CreatedDate\":1.5e9}" };
+	aws_session *s = offline_session(&c);
 	sm_secret_value v;
 	pgr_error	err;
 
@@ -132,8 +105,8 @@ test_description(void **state)
 static void
 test_writes(void **state)
 {
-	canned		c = {"{\"ARN\":\"arn:s\",\"VersionId\":\"t\"}", "", ""};
-	aws_session *s = offline(&c);
+	canned		c = {.status = 200, .body = "{\"ARN\":\"arn:s\",\"VersionId\":\"t\"}" };
+	aws_session *s = offline_session(&c);
 	const char *stages[] = {"AWSPENDING"};
 	sm_put_input in = {"s", "t", "{\"password\":\"p\\\"q\"}", stages, 1, NULL};
 	pgr_password_rules rp = {40, ":/", true, false, false, false, false, true};
@@ -168,8 +141,8 @@ test_writes(void **state)
 static void
 test_put_too_large(void **state)
 {
-	canned		c = {"{}", "", ""};
-	aws_session *s = offline(&c);
+	canned		c = {.status = 200, .body = "{}" };
+	aws_session *s = offline_session(&c);
 	char	   *big = malloc(SM_MAX_SECRET_SIZE + 2);
 	sm_put_input in = {"s", NULL, big, NULL, 0, NULL};
 	pgr_error	err;
@@ -190,9 +163,9 @@ test_put_too_large(void **state)
 static void
 test_values_wiped(void **state)
 {
-	canned		c = {"{\"ARN\":\"arn:wipe\",\"VersionId\":\"v\","
-	"\"SecretString\":\"read-hunter2-MUST-NOT-STAY\"}", "", ""};
-	aws_session *s = offline(&c);
+	canned		c = {.status = 200, .body = "{\"ARN\":\"arn:wipe\",\"VersionId\":\"v\","
+	"\"SecretString\":\"read-hunter2-MUST-NOT-STAY\"}" };
+	aws_session *s = offline_session(&c);
 	sm_put_input in = {"s", NULL, "written-hunter2-MUST-NOT-STAY", NULL, 0, NULL};
 	sm_secret_value v;
 	pgr_error	err;
