@@ -347,6 +347,11 @@ find_subcommand(int argc, char **argv)
 	return NULL;
 }
 
+/*
+ * pg_rotate secret SUBCOMMAND [options]: the options checked and the
+ * request written before anything goes out, then one call; the answer is
+ * printed, an error reported with its exit status.
+ */
 int
 cmd_secret(int argc, char **argv)
 {
