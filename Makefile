@@ -2,13 +2,13 @@
 #
 # Builds both halves: the extension (extension/Makefile, PGXS, which also
 # builds alone: "make -C extension") and the client program (client/,
-# client/client.mk, which needs libpq, libcurl, OpenSSL and json-c).
+# client/client.mk, which needs libpq, libcurl, OpenSSL and libexpat).
 #
 # Driver goals (deps, check, demo, bench, ...) run before pg_config may even
 # exist on a fresh machine; they install the dependencies first and call
 # make again.  The extension's goals need PostgreSQL's server headers only
 # (extension/Makefile checks for them), never the client's libraries: a
-# Debian package test or a PGXN install runs them without libcurl or json-c.
+# Debian package test or a PGXN install runs them without libcurl or libexpat.
 
 PG_CONFIG ?= pg_config
 SANITIZE ?= 0

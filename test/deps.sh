@@ -7,7 +7,7 @@ set -euo pipefail
 # sequences) build the Debian packages (make deb, test/test_deb.py).
 BASE_PACKAGES=(gcc make pkg-config openssl zip unzip time
 	postgresql postgresql-contrib libpq-dev libkrb5-dev
-	libcurl4-openssl-dev libssl-dev libjson-c-dev libcmocka-dev
+	libcurl4-openssl-dev libssl-dev libexpat1-dev libcmocka-dev
 	python3-pytest python3-psycopg2 python3-boto3 python3-yaml awscli clang git
 	debhelper lintian postgresql-server-dev-all)
 MOTO_VENV="${PG_ROTATE_MOTO_VENV:-$HOME/.local/share/pg_rotate/moto}"

@@ -15,9 +15,9 @@ import pytest
 
 from harness import util
 
-CLIENT_FLAGS = ("-lpq", "-lcurl", "-ljson-c", "-lcrypto", "-lssl", "json-c", "curl",
+CLIENT_FLAGS = ("-lpq", "-lcurl", "-lexpat", "-ljson-c", "-lcrypto", "-lssl", "json-c", "curl",
                 "-Iclient")
-CLIENT_LIBS = ("libpq", "libcurl", "libjson-c", "libcrypto", "libssl")
+CLIENT_LIBS = ("libpq", "libcurl", "libexpat", "libjson-c", "libcrypto", "libssl")
 
 
 def meta_version():

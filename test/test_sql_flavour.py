@@ -134,7 +134,7 @@ def test_pg_tle_installer_says_when_pg_tle_is_missing(bare_pg):
     try:
         with open(install) as f:
             proc = bare_pg.psql(f.read(), dbname="t_no_pgtle", check=False)
-        assert proc.returncode != 0
+        assert proc.returncode == 3, proc.stderr     # psql: a script error, ON_ERROR_STOP
         assert "pg_tle 1.5.0 or later is not installed" in proc.stderr
     finally:
         bare_pg.psql("DROP DATABASE IF EXISTS t_no_pgtle", check=False)
@@ -200,7 +200,7 @@ def test_refusal_reaches_the_client_but_leaves_no_audit_row(bare_pg, moto_clean,
     s = sql_flavour_scenario(bare_pg, moto_clean, managed=False)
     try:
         proc = s.run(client_bin, "rotate", "--secret-id", s.app_secret)
-        assert proc.returncode != 0
+        assert proc.returncode == 1, proc.stderr
         assert "not managed" in proc.stderr
         assert s.can_login(s.initial_password)
         assert s.password("AWSCURRENT") == s.initial_password
