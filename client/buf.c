@@ -60,7 +60,7 @@ buf_reserve(pgr_buf *buf, size_t need)
 	if (buf->data)
 	{
 		memcpy(newdata, buf->data, buf->len + 1);
-		OPENSSL_cleanse(buf->data, buf->cap);
+		pgr_wipe(buf->data, buf->cap);
 		free(buf->data);
 	}
 	else
@@ -138,14 +138,17 @@ pgr_buf_free(pgr_buf *buf)
 {
 	if (buf->data)
 	{
-		OPENSSL_cleanse(buf->data, buf->cap);
+		pgr_wipe(buf->data, buf->cap);
 		free(buf->data);
 	}
 	buf->data = NULL;
 	buf->len = buf->cap = 0;
 }
 
-/* Overwrite memory in a way the compiler may not optimize out. */
+/*
+ * Overwrite memory in a way the compiler may not optimize out: the one
+ * place the client wipes a secret (everything else calls this).
+ */
 void
 pgr_wipe(void *p, size_t len)
 {
@@ -159,7 +162,7 @@ pgr_free_secret(char *s)
 {
 	if (!s)
 		return;
-	OPENSSL_cleanse(s, strlen(s));
+	pgr_wipe(s, strlen(s));
 	free(s);
 }
 

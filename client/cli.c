@@ -94,7 +94,7 @@ apply_common(pgr_common_options *c, const pgr_option *o, const char *value,
 			c->aws.region = value;
 			break;
 		case OPT_ENDPOINT_URL:
-			c->aws.endpoint_url = value;
+			c->aws.endpoint_url[AWS_SECRETS_MANAGER] = value;
 			break;
 		case OPT_PROFILE:
 			c->aws.profile = value;

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "aws_config.h"
+#include "aws_options.h"
 #include "error.h"
 
 typedef enum pgr_opt_kind
@@ -44,7 +44,7 @@ typedef int (*pgr_option_fn) (void *ctx, int id, const char *value, bool negated
 
 typedef struct pgr_common_options
 {
-	aws_cli_options aws;		/* region, endpoint, profile, timeouts ... */
+	aws_options aws;			/* region, endpoint, profile, timeouts ... */
 	bool		verbose;
 	bool		json;
 	bool		help;

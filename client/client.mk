@@ -8,7 +8,7 @@ CLIENT_SRCS = $(sort $(wildcard client/*.c))
 CLIENT_LIB_SRCS = $(filter-out client/main.c,$(CLIENT_SRCS))
 CLIENT_LIB_OBJS = $(CLIENT_LIB_SRCS:.c=.o)
 
-CLIENT_PKGS = libcurl json-c
+CLIENT_PKGS = libcurl expat
 CLIENT_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wformat=2 -Wno-format-truncation \
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -fstack-protector-strong \
 	-D_FORTIFY_SOURCE=2 -MMD -MP -Iclient \
@@ -33,6 +33,14 @@ endif
 UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
 UNIT_TESTS = $(UNIT_SRCS:.c=)
 
+# Test builds see what the client's code frees (test/unit/freed_memory.h):
+# its allocation calls are wrapped at link time, never in the shipped program.
+FREED_MEMORY = test/unit/freed_memory
+FREED_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
+	-Wl,--wrap=strdup,--wrap=strndup
+# What the unit tests share (test/unit/*.h that are no test of their own).
+UNIT_SUPPORT = $(FREED_MEMORY).o test/unit/offline.o
+
 # The same program with the crash and failure points of testpoint.h live,
 # for the tests only; never installed.
 TESTHOOKS_BIN = client/pg_rotate-testhooks
@@ -46,8 +54,12 @@ client/testhooks/%.o: client/%.c $(CLIENT_FLAGS_STAMP)
 	@mkdir -p client/testhooks
 	$(CC) $(CLIENT_CFLAGS) -DPGR_TEST_HOOKS -c -o $@ $<
 
-$(TESTHOOKS_BIN): $(TESTHOOKS_OBJS)
-	$(CC) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_LDLIBS)
+client/testhooks/freed_memory.o: $(FREED_MEMORY).c $(CLIENT_FLAGS_STAMP)
+	@mkdir -p client/testhooks
+	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
+
+$(TESTHOOKS_BIN): $(TESTHOOKS_OBJS) client/testhooks/freed_memory.o
+	$(CC) $(CLIENT_LDFLAGS) $(FREED_WRAP) -o $@ $^ $(CLIENT_LDLIBS)
 
 client/%.o: client/%.c $(CLIENT_FLAGS_STAMP)
 	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
@@ -59,8 +71,12 @@ $(CLIENT_LIB): $(CLIENT_LIB_OBJS)
 $(CLIENT_BIN): client/main.o $(CLIENT_LIB)
 	$(CC) $(CLIENT_LDFLAGS) -o $@ $^ $(CLIENT_LDLIBS)
 
-test/unit/%: test/unit/%.c $(CLIENT_LIB) $(CLIENT_FLAGS_STAMP)
-	$(CC) $(CLIENT_CFLAGS) $(CLIENT_LDFLAGS) -o $@ $< $(CLIENT_LIB) -lcmocka $(CLIENT_LDLIBS)
+$(UNIT_SUPPORT): %.o: %.c $(CLIENT_FLAGS_STAMP)
+	$(CC) $(CLIENT_CFLAGS) -c -o $@ $<
+
+test/unit/%: test/unit/%.c $(UNIT_SUPPORT) $(CLIENT_LIB) $(CLIENT_FLAGS_STAMP)
+	$(CC) $(CLIENT_CFLAGS) $(CLIENT_LDFLAGS) $(FREED_WRAP) -o $@ $< $(UNIT_SUPPORT) \
+		$(CLIENT_LIB) -lcmocka $(CLIENT_LDLIBS)
 
 # Build and run every C unit test; stops at the first failing program.
 unit: $(UNIT_TESTS)
@@ -78,7 +94,7 @@ CLIENT_CLEAN = client/pg_rotate client/pg_rotate-testhooks client/testhooks clie
 clean-client:
 	rm -rf $(CLIENT_CLEAN)
 
--include $(CLIENT_SRCS:.c=.d) $(UNIT_SRCS:.c=.d) $(TESTHOOKS_OBJS:.o=.d)
+-include $(CLIENT_SRCS:.c=.d) $(UNIT_SRCS:.c=.d) $(TESTHOOKS_OBJS:.o=.d) $(UNIT_SUPPORT:.o=.d)
 
 # ----- the Lambda package ----------------------------------------------------
 # The bootstrap is built from the same sources into build/lambda/, always
@@ -87,13 +103,20 @@ clean-client:
 # (not RUNPATH, hence --disable-new-dtags) = $ORIGIN/lib: the loader then takes
 # every library of the tree, direct or not, from the zip's lib/, and before
 # LD_LIBRARY_PATH, which Lambda starts with the system's /lib64:/usr/lib64.
+#
+# libexpat is linked statically: Debian 12's libexpat.so.1 needs glibc 2.36
+# (arc4random_buf), Amazon Linux 2023 has 2.34, and deploy/glibc_compat.c
+# answers that one call in the bootstrap instead.
 LAMBDA_DIR = build/lambda
 LAMBDA_BOOTSTRAP = $(LAMBDA_DIR)/bootstrap
 LAMBDA_ZIP = lambda.zip
-LAMBDA_OBJS = $(patsubst client/%.c,$(LAMBDA_DIR)/%.o,$(CLIENT_SRCS))
+LAMBDA_OBJS = $(patsubst client/%.c,$(LAMBDA_DIR)/%.o,$(CLIENT_SRCS)) \
+	$(LAMBDA_DIR)/glibc_compat.o
 LAMBDA_CFLAGS = $(filter-out $(CLIENT_SAN) -O1,$(CLIENT_CFLAGS))
 LAMBDA_LDFLAGS = $(filter-out $(CLIENT_SAN),$(CLIENT_LDFLAGS)) \
 	-Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/lib'
+LAMBDA_LDLIBS = $(filter-out -lexpat,$(CLIENT_LDLIBS)) \
+	$(shell pkg-config --variable=libdir expat)/libexpat.a
 
 .PHONY: lambda-zip
 
@@ -101,8 +124,12 @@ $(LAMBDA_DIR)/%.o: client/%.c client/client.mk
 	@mkdir -p $(@D)
 	$(CC) $(LAMBDA_CFLAGS) -c -o $@ $<
 
+$(LAMBDA_DIR)/glibc_compat.o: deploy/glibc_compat.c client/client.mk
+	@mkdir -p $(@D)
+	$(CC) $(LAMBDA_CFLAGS) -c -o $@ $<
+
 $(LAMBDA_BOOTSTRAP): $(LAMBDA_OBJS)
-	$(CC) $(LAMBDA_LDFLAGS) -o $@ $^ $(CLIENT_LDLIBS)
+	$(CC) $(LAMBDA_LDFLAGS) -o $@ $^ $(LAMBDA_LDLIBS)
 
 lambda-zip: $(LAMBDA_BOOTSTRAP)
 	bash deploy/package.sh $(LAMBDA_BOOTSTRAP) $(LAMBDA_ZIP)

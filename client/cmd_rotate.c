@@ -2,31 +2,31 @@
  *
  * cmd_rotate.c
  *	  The rotation commands: "rotate" (many secrets, on a bounded pool of
- *	  worker threads), "step" (one step, as Secrets Manager invokes it) and
- *	  "check" (is this secret healthy?).
+ *	  worker threads sharing one AWS session), "step" (one step, as Secrets
+ *	  Manager invokes it) and "check" (is this secret healthy?). Rotation
+ *	  does the work; these parse the command line and print what it says.
  *
  *-------------------------------------------------------------------------
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
-
-#include <json-c/json.h>
 
 #include "buf.h"
 #include "cli.h"
 #include "commands.h"
-#include "http.h"
+#include "file.h"
+#include "json.h"
 #include "log.h"
+#include "password_env.h"
 #include "rotation.h"
 
 #define MAX_SECRETS		100000
 #define MAX_PARALLEL	256
 #define MAX_ID_LEN		2048
+#define MAX_SECRETS_FILE (64 * 1024 * 1024)
 
 enum
 {
@@ -210,93 +210,71 @@ rot_option(void *ctx, int id, const char *value, bool negated, pgr_error *err)
 	return -1;
 }
 
-/* One secret id per line; blank lines and lines starting with # are skipped. */
+/*
+ * One secret id per line; blank lines and lines starting with # are
+ * skipped; "-" is standard input.
+ */
 static int
 read_secrets_file(rot_args *a, pgr_error *err)
 {
-	FILE	   *f = strcmp(a->secrets_file, "-") == 0 ? stdin : fopen(a->secrets_file, "r");
-	char		line[MAX_ID_LEN + 2];
+	bool		from_stdin = strcmp(a->secrets_file, "-") == 0;
+	pgr_buf		text;
 	int			lineno = 0;
-	int			rc = 0;
+	int			rc;
 
-	if (!f)
+	if (from_stdin)
+		rc = pgr_read_fd(STDIN_FILENO, MAX_SECRETS_FILE, "secrets file", "-", &text, err);
+	else if ((rc = pgr_read_file(a->secrets_file, MAX_SECRETS_FILE, "secrets file", &text,
+								 err)) == 0)
 	{
-		pgr_error_set(err, PGR_ERR_USAGE, NULL, "could not open secrets file \"%s\": %s",
-					  a->secrets_file, strerror(errno));
-		return -1;
+		pgr_error_set(err, PGR_ERR_USAGE, NULL, "secrets file \"%s\" does not exist",
+					  a->secrets_file);
+		rc = -1;
 	}
-	while (rc == 0 && fgets(line, sizeof(line), f))
+	else if (rc == 1)
+		rc = 0;
+	if (rc < 0)
+		return -1;
+	for (char *line = text.data; rc == 0 && line && *line;)
 	{
+		char	   *nl = strchr(line, '\n');
 		char	   *s = line;
-		size_t		n;
+		size_t		n = nl ? (size_t) (nl - line) : strlen(line);
 
 		lineno++;
-		n = strlen(s);
-		if (n == sizeof(line) - 1 && s[n - 1] != '\n')
+		line = nl ? nl + 1 : NULL;
+		if (n > MAX_ID_LEN)
 		{
 			pgr_error_set(err, PGR_ERR_USAGE, NULL, "line %d of \"%s\" is too long",
 						  lineno, a->secrets_file);
 			rc = -1;
 			break;
 		}
-		while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
-						 s[n - 1] == '\t'))
+		s[n] = '\0';
+		while (n > 0 && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
 			s[--n] = '\0';
 		while (*s == ' ' || *s == '\t')
 			s++;
 		if (*s && *s != '#')
 			rc = add_id(a, s, err);
 	}
-	if (f != stdin)
-		fclose(f);
+	pgr_buf_free(&text);
 	return rc;
 }
 
 /* ----- output -------------------------------------------------------------- */
 
-static json_object *
-result_json(const rot_result *res)
-{
-	json_object *obj = json_object_new_object();
-	json_object *steps = json_object_new_object();
-
-	json_object_object_add(obj, "secret_id", json_object_new_string(res->secret_id));
-	json_object_object_add(obj, "version_id",
-						   res->version_id[0] ? json_object_new_string(res->version_id) : NULL);
-	json_object_object_add(obj, "outcome", json_object_new_string(rot_outcome_name(res->outcome)));
-	json_object_object_add(obj, "lag_ms",
-						   res->lag_ms >= 0 ? json_object_new_double(res->lag_ms) : NULL);
-	for (int i = 0; i < ROT_NSTEPS; i++)
-		if (res->step_ms[i] >= 0)
-			json_object_object_add(steps, rot_step_name((rot_step_kind) i),
-								   json_object_new_double(res->step_ms[i]));
-	json_object_object_add(obj, "steps_ms", steps);
-	json_object_object_add(obj, "total_ms", json_object_new_double(res->total_ms));
-	json_object_object_add(obj, "sm_calls", json_object_new_int(res->sm_calls));
-	if (res->error.message[0])
-	{
-		json_object *e = json_object_new_object();
-
-		json_object_object_add(e, "code", json_object_new_string(res->error.code));
-		json_object_object_add(e, "message", json_object_new_string(res->error.message));
-		if (res->error.detail[0])
-			json_object_object_add(e, "detail", json_object_new_string(res->error.detail));
-		if (res->error.hint[0])
-			json_object_object_add(e, "hint", json_object_new_string(res->error.hint));
-		json_object_object_add(obj, "error", e);
-	}
-	return obj;
-}
-
+/* One result: its JSON (rot_result.h) on one line, or a line of text. */
 static void
 print_result(const rot_result *res, bool json)
 {
 	if (json)
 	{
-		json_object *obj = result_json(res);
+		pgr_buf		line;
 
-		printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-		json_object_put(obj);
+		if (rot_result_to_json(res, &line))
+			pgr_log_json_line(&line);
+		pgr_buf_free(&line);
 	}
 	else if (res->outcome == ROT_OUTCOME_ROTATED || res->outcome == ROT_OUTCOME_ALREADY_CURRENT)
 	{
@@ -316,6 +294,7 @@ print_result(const rot_result *res, bool json)
 	fflush(stdout);
 }
 
+/* The exit status of a run: the worst of its results (doc/pg_rotate.1). */
 static int
 exit_status(const rot_result *results, int n)
 {
@@ -324,8 +303,7 @@ exit_status(const rot_result *results, int n)
 	for (int i = 0; i < n; i++)
 	{
 		if (results[i].outcome == ROT_OUTCOME_FAILED)
-			return results[i].error.errclass == PGR_ERR_USAGE ? PGR_EXIT_USAGE
-				: PGR_EXIT_FAILURE;
+			return pgr_error_exit_code(&results[i].error);
 		if (results[i].outcome == ROT_OUTCOME_ROLLED_BACK)
 			rolled_back = true;
 	}
@@ -335,21 +313,22 @@ exit_status(const rot_result *results, int n)
 /* ----- shared set-up ------------------------------------------------------ */
 
 /*
- * Parse the command line into *a and *common and load the AWS configuration.
+ * Parse the command line into *a and *common and open the AWS session.
  * Returns -1 (after reporting) with *exit_code set when the command must end.
  */
 static int
 setup(int argc, char **argv, const pgr_option *options, const char *usage_line,
-	  rot_args *a, pgr_common_options *common, aws_config *cfg, int *exit_code)
+	  rot_args *a, pgr_common_options *common, aws_session **session, int *exit_code)
 {
 	pgr_error	err = {0};
 
 	memset(a, 0, sizeof(*a));
 	memset(common, 0, sizeof(*common));
+	*session = NULL;
 	rot_options_init(&a->opts);
 	a->parallel = 1;
 	*exit_code = PGR_EXIT_USAGE;
-	if (rot_options_from_env(&a->opts, &err) < 0 ||
+	if (pgr_password_rules_from_env(&a->opts.rules, &err) < 0 ||
 		pgr_cli_parse(argc, argv, options, rot_option, a, common, &err) != 0)
 	{
 		pgr_log_report(&err);
@@ -374,25 +353,25 @@ setup(int argc, char **argv, const pgr_option *options, const char *usage_line,
 	if (a->secrets_file && read_secrets_file(a, &err) < 0)
 	{
 		pgr_log_report(&err);
+		*exit_code = pgr_error_exit_code(&err);
 		return -1;
 	}
 	if (a->nids == 0)
 	{
-		pgr_log_error("no secret given");
-		fprintf(stderr, "Pass --secret-id ID (or --secrets-file FILE); see \"%s --help\".\n",
-				usage_line);
+		pgr_error_set(&err, PGR_ERR_USAGE, NULL, "no secret given");
+		pgr_error_hint(&err, "Pass --secret-id ID (or --secrets-file FILE); see \"%s --help\".",
+					   usage_line);
+		pgr_log_report(&err);
 		return -1;
 	}
 	a->opts.db.sslmode = common->sslmode;
 	a->opts.db.sslrootcert = common->sslrootcert;
 	if (common->aws.connect_timeout_ms > 0)
 		a->opts.db.connect_timeout = (int) ((common->aws.connect_timeout_ms + 999) / 1000);
-	*exit_code = PGR_EXIT_FAILURE;
-	if (http_global_init(&err) != 0 || aws_config_load(&common->aws, cfg, &err) != 0)
+	if (aws_session_open(&common->aws, session, &err) != 0)
 	{
 		pgr_log_report(&err);
-		if (err.errclass == PGR_ERR_USAGE)
-			*exit_code = PGR_EXIT_USAGE;
+		*exit_code = pgr_error_exit_code(&err);
 		return -1;
 	}
 	return 0;
@@ -404,7 +383,7 @@ typedef struct pool
 {
 	pthread_mutex_t lock;
 	const rot_args *args;
-	const aws_config *cfg;
+	aws_session *session;		/* shared: credentials resolved once */
 	bool		json;
 	bool		progress;		/* a progress line on the terminal */
 	rot_result *results;
@@ -413,22 +392,12 @@ typedef struct pool
 	int			failed;
 } pool;
 
-static void
-report_progress(pool *p)
-{
-	if (p->progress)
-		fprintf(stderr, "\r[%d/%d] %d failed", p->done, p->args->nids, p->failed);
-}
-
+/* Rotate secrets from the pool until none is left. */
 static void *
 worker(void *arg)
 {
 	pool	   *p = arg;
-	sm_client  *sm = NULL;
-	pgr_error	err = {0};
 
-	if (sm_client_new(p->cfg, NULL, &sm, &err) != 0)
-		sm = NULL;
 	for (;;)
 	{
 		int			i;
@@ -441,21 +410,18 @@ worker(void *arg)
 			break;
 		res = &p->results[i];
 		rot_result_init(res, p->args->ids[i]);
-		if (!sm)
-			res->error = err;
-		else
-			rot_rotate(sm, &p->args->opts, p->args->ids[i], res);
+		rot_rotate(p->session, &p->args->opts, p->args->ids[i], res);
 		pthread_mutex_lock(&p->lock);
 		p->done++;
 		if (res->outcome != ROT_OUTCOME_ROTATED)
 			p->failed++;
 		if (p->progress)
-			fputc('\r', stderr);
+			pgr_log_progress("%s", "");
 		print_result(res, p->json);
-		report_progress(p);
+		if (p->progress)
+			pgr_log_progress("[%d/%d] %d failed", p->done, p->args->nids, p->failed);
 		pthread_mutex_unlock(&p->lock);
 	}
-	sm_client_free(sm);
 	return NULL;
 }
 
@@ -464,7 +430,7 @@ cmd_rotate(int argc, char **argv)
 {
 	rot_args	a;
 	pgr_common_options common;
-	aws_config	cfg;
+	aws_session *session;
 	pool		p = {0};
 	pthread_t	threads[MAX_PARALLEL];
 	int			nthreads = 0;
@@ -473,21 +439,21 @@ cmd_rotate(int argc, char **argv)
 	if (setup(argc, argv, rotate_options,
 			  "pg_rotate rotate --secret-id ID [--secret-id ID ...] [--secrets-file FILE] "
 			  "[--parallel N] [--admin-secret-id ID] [--json]",
-			  &a, &common, &cfg, &rc) < 0)
+			  &a, &common, &session, &rc) < 0)
 	{
 		free_args(&a);
 		return rc;
 	}
 	pthread_mutex_init(&p.lock, NULL);
 	p.args = &a;
-	p.cfg = &cfg;
+	p.session = session;
 	p.json = common.json;
 	p.progress = a.nids > 1 && isatty(STDERR_FILENO);
 	p.results = calloc(a.nids, sizeof(rot_result));
 	if (!p.results)
 	{
 		pgr_log_error("out of memory");
-		aws_config_free(&cfg);
+		aws_session_close(session);
 		free_args(&a);
 		return PGR_EXIT_FAILURE;
 	}
@@ -506,7 +472,7 @@ cmd_rotate(int argc, char **argv)
 			pthread_join(threads[i], NULL);
 	}
 	if (p.progress)
-		fputc('\n', stderr);
+		pgr_log_progress_end();
 	if (a.nids > 1 && !common.json)
 		printf("%d of %d secrets rotated, %d not\n", a.nids - p.failed, a.nids, p.failed);
 	rc = exit_status(p.results, a.nids);
@@ -514,7 +480,7 @@ cmd_rotate(int argc, char **argv)
 		pgr_error_clear(&p.results[i].error);
 	free(p.results);
 	pthread_mutex_destroy(&p.lock);
-	aws_config_free(&cfg);
+	aws_session_close(session);
 	free_args(&a);
 	return rc;
 }
@@ -526,8 +492,7 @@ cmd_step(int argc, char **argv)
 {
 	rot_args	a;
 	pgr_common_options common;
-	aws_config	cfg;
-	sm_client  *sm = NULL;
+	aws_session *session;
 	rot_step_kind step;
 	rot_result	res;
 	pgr_error	err = {0};
@@ -536,12 +501,11 @@ cmd_step(int argc, char **argv)
 	if (setup(argc, argv, step_options,
 			  "pg_rotate step --step createSecret|setSecret|testSecret|finishSecret "
 			  "--secret-id ID --token TOKEN",
-			  &a, &common, &cfg, &rc) < 0)
+			  &a, &common, &session, &rc) < 0)
 	{
 		free_args(&a);
 		return rc;
 	}
-	rot_result_init(&res, a.ids[0]);
 	if (a.nids != 1 || !a.step || !a.token || rot_step_parse(a.step, &step) < 0)
 	{
 		if (a.nids != 1)
@@ -554,141 +518,118 @@ cmd_step(int argc, char **argv)
 		pgr_log_report(&err);
 		rc = PGR_EXIT_USAGE;
 	}
-	else if (sm_client_new(&cfg, NULL, &sm, &res.error) != 0)
-	{
-		print_result(&res, common.json);
-		rc = PGR_EXIT_FAILURE;
-	}
 	else
 	{
-		rot_run_step(sm, &a.opts, step, a.ids[0], a.token, a.rotation_token, &res);
+		rot_result_init(&res, a.ids[0]);
+		rot_run_step(session, &a.opts, step, a.ids[0], a.token, a.rotation_token, &res);
 		print_result(&res, common.json);
 		rc = exit_status(&res, 1);
 	}
-	sm_client_free(sm);
-	aws_config_free(&cfg);
+	aws_session_close(session);
 	free_args(&a);
 	return rc;
 }
 
 /* ----- check ------------------------------------------------------------ */
 
+/* What rot_check_secret() found, as one JSON object on one line. */
+static void
+print_check_json(const rot_check *c)
+{
+	pgr_buf		line;
+	json_writer w;
+
+	pgr_buf_init(&line, 0);
+	json_writer_init(&w, &line, false);
+	json_write_begin_object(&w);
+	json_write_key(&w, "secret_id");
+	json_write_string(&w, c->secret_id);
+	json_write_key(&w, "rotation_enabled");
+	json_write_bool(&w, c->rotation_enabled);
+	json_write_key(&w, "versions");
+	json_write_begin_object(&w);
+	for (int i = 0; i < c->nversions; i++)
+	{
+		json_write_key(&w, c->versions[i].version_id);
+		json_write_begin_array(&w);
+		for (int j = 0; j < c->versions[i].nstages; j++)
+			json_write_string(&w, c->versions[i].stages[j]);
+		json_write_end_array(&w);
+	}
+	json_write_end_object(&w);
+	json_write_key(&w, "current_logs_in");
+	json_write_bool(&w, c->current_logs_in);
+	json_write_key(&w, "login_ms");
+	if (c->login_ms >= 0)
+		json_write_double(&w, c->login_ms);
+	else
+		json_write_null(&w);
+	json_write_key(&w, "attention");
+	json_write_begin_array(&w);
+	for (int i = 0; i < c->nattention; i++)
+		json_write_string(&w, c->attention[i]);
+	json_write_end_array(&w);
+	json_write_end_object(&w);
+	pgr_log_json_line(&line);
+	pgr_buf_free(&line);
+}
+
+/* What rot_check_secret() found, as text. */
+static void
+print_check_text(const rot_check *c)
+{
+	printf("secret %s (rotation %s)\n", c->secret_id,
+		   c->rotation_enabled ? "enabled" : "not enabled");
+	for (int i = 0; i < c->nversions; i++)
+	{
+		printf("  %s ", c->versions[i].version_id);
+		for (int j = 0; j < c->versions[i].nstages; j++)
+			printf("%s%s", j ? "," : "", c->versions[i].stages[j]);
+		printf("\n");
+	}
+	if (c->current_logs_in)
+		printf("AWSCURRENT logs in (%.1f ms)\n", c->login_ms);
+	for (int i = 0; i < c->nattention; i++)
+		printf("attention: %s\n", c->attention[i]);
+	fflush(stdout);
+}
+
 /*
- * Is the secret healthy? AWSCURRENT must parse and log in; a version
- * labelled AWSPENDING but not AWSCURRENT means a rotation is unfinished.
- * Prints the versions and their stages. Exit 3 when something needs
- * attention.
+ * Is the secret healthy? (rot_check_secret.) Prints the versions and their
+ * stages, whether AWSCURRENT logs in, and what needs attention; exit 3
+ * when something does.
  */
 int
 cmd_check(int argc, char **argv)
 {
 	rot_args	a;
 	pgr_common_options common;
-	aws_config	cfg;
-	sm_client  *sm = NULL;
-	sm_description desc = {0};
-	sm_secret_value value = {0};
-	pgr_secret *current = NULL;
+	aws_session *session;
+	rot_check	check;
 	pgr_error	err = {0};
-	json_object *out = json_object_new_object();
-	json_object *versions = json_object_new_object();
-	json_object *attention = json_object_new_array();
-	const char *cur_version;
-	const char *pending;
-	double		login_ms = -1;
-	bool		logs_in = false;
 	int			rc;
 
 	if (setup(argc, argv, check_options, "pg_rotate check --secret-id ID", &a, &common,
-			  &cfg, &rc) < 0)
+			  &session, &rc) < 0)
 	{
-		json_object_put(out);
-		json_object_put(versions);
-		json_object_put(attention);
 		free_args(&a);
 		return rc;
 	}
-	rc = PGR_EXIT_FAILURE;
-	if (sm_client_new(&cfg, NULL, &sm, &err) != 0 ||
-		sm_describe_secret(sm, a.ids[0], &desc, NULL, &err) != 0)
-		goto fail;
-	for (int i = 0; i < desc.nversions; i++)
+	if (rot_check_secret(session, &a.opts, a.ids[0], &check, &err) != 0)
 	{
-		json_object *stages = json_object_new_array();
-
-		for (int j = 0; j < desc.versions[i].nstages; j++)
-			json_object_array_add(stages, json_object_new_string(desc.versions[i].stages[j]));
-		json_object_object_add(versions, desc.versions[i].version_id, stages);
+		pgr_log_report(&err);
+		rc = pgr_error_exit_code(&err);
 	}
-	cur_version = sm_version_with_stage(&desc, "AWSCURRENT");
-	pending = sm_version_with_stage(&desc, "AWSPENDING");
-	if (!cur_version)
-		json_object_array_add(attention, json_object_new_string("no AWSCURRENT version"));
-	else if (sm_get_secret_value(sm, desc.arn, NULL, "AWSCURRENT", &value, NULL, &err) != 0)
-		goto fail;
-	else if (!value.secret_string || secret_parse(value.secret_string, &current, &err) != 0)
-	{
-		char		msg[PGR_ERRMSG_LEN + 64];
-
-		snprintf(msg, sizeof(msg), "AWSCURRENT is not a usable secret: %s",
-				 value.secret_string ? err.message : "no SecretString");
-		json_object_array_add(attention, json_object_new_string(msg));
-	}
-	else if (db_login_test(current, &a.opts.db, &login_ms, &err) == 0)
-		logs_in = true;
 	else
 	{
-		char		msg[PGR_ERRMSG_LEN * 2 + 64];
-
-		snprintf(msg, sizeof(msg), "AWSCURRENT does not log in: %s%s%s", err.message,
-				 err.detail[0] ? ": " : "", err.detail);
-		json_object_array_add(attention, json_object_new_string(msg));
+		if (common.json)
+			print_check_json(&check);
+		else
+			print_check_text(&check);
+		rc = check.nattention > 0 ? PGR_EXIT_ATTENTION : PGR_EXIT_OK;
+		rot_check_free(&check);
 	}
-	if (pending && (!cur_version || strcmp(pending, cur_version) != 0))
-	{
-		char		msg[160];
-
-		snprintf(msg, sizeof(msg), "rotation pending: version %s is labelled AWSPENDING",
-				 pending);
-		json_object_array_add(attention, json_object_new_string(msg));
-	}
-	json_object_object_add(out, "secret_id", json_object_new_string(desc.arn));
-	json_object_object_add(out, "rotation_enabled", json_object_new_boolean(desc.rotation_enabled));
-	json_object_object_add(out, "versions", json_object_get(versions));
-	json_object_object_add(out, "current_logs_in", json_object_new_boolean(logs_in));
-	json_object_object_add(out, "login_ms", login_ms >= 0 ? json_object_new_double(login_ms) : NULL);
-	json_object_object_add(out, "attention", json_object_get(attention));
-	if (common.json)
-		printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
-	else
-	{
-		printf("secret %s (rotation %s)\n", desc.arn, desc.rotation_enabled ? "enabled" : "not enabled");
-		for (int i = 0; i < desc.nversions; i++)
-		{
-			printf("  %s ", desc.versions[i].version_id);
-			for (int j = 0; j < desc.versions[i].nstages; j++)
-				printf("%s%s", j ? "," : "", desc.versions[i].stages[j]);
-			printf("\n");
-		}
-		if (logs_in)
-			printf("AWSCURRENT logs in (%.1f ms)\n", login_ms);
-		for (size_t i = 0; i < json_object_array_length(attention); i++)
-			printf("attention: %s\n", json_object_get_string(json_object_array_get_idx(attention, i)));
-	}
-	rc = json_object_array_length(attention) > 0 ? PGR_EXIT_ATTENTION : PGR_EXIT_OK;
-	goto done;
-
-fail:
-	pgr_log_report(&err);
-done:
-	json_object_put(out);
-	json_object_put(versions);
-	json_object_put(attention);
-	secret_free(current);
-	sm_secret_value_free(&value);
-	sm_description_free(&desc);
-	sm_client_free(sm);
-	aws_config_free(&cfg);
+	aws_session_close(session);
 	free_args(&a);
 	return rc;
 }

@@ -13,5 +13,6 @@ extern int	cmd_rotate(int argc, char **argv);
 extern int	cmd_step(int argc, char **argv);
 extern int	cmd_check(int argc, char **argv);
 extern int	cmd_lambda(int argc, char **argv);
+extern int	cmd_secret(int argc, char **argv);
 
 #endif							/* PGR_COMMANDS_H */

@@ -33,7 +33,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
 
 #include "buf.h"
 #include "db.h"
@@ -296,7 +295,7 @@ take_libpq_secret(char *s)
 {
 	char	   *copy = strdup(s);
 
-	OPENSSL_cleanse(s, strlen(s));
+	pgr_wipe(s, strlen(s));
 	PQfreemem(s);
 	return copy;
 }
@@ -454,6 +453,20 @@ rollback_quietly(PGconn *conn)
 {
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
 		PQclear(PQexec(conn, "ROLLBACK"));
+}
+
+/*
+ * The end of a command that may have opened a transaction: its result
+ * cleared and, when it failed (rc < 0), the transaction rolled back.
+ * Returns rc.
+ */
+static int
+end_command(PGconn *admin, PGresult *res, int rc)
+{
+	PQclear(res);
+	if (rc < 0)
+		rollback_quietly(admin);
+	return rc;
 }
 
 /*
@@ -655,10 +668,7 @@ db_set_password_prepare(PGconn *admin, const char *target_role,
 		pgr_error_prefix(err, "%s: ", what);
 
 cleanup:
-	PQclear(res);
-	if (rc < 0)
-		rollback_quietly(admin);
-	return rc;
+	return end_command(admin, res, rc);
 }
 
 /*
@@ -677,10 +687,7 @@ db_commit(PGconn *admin, pgr_error *err)
 		set_result_error(err, admin, res, "could not commit the password change");
 		rc = -1;
 	}
-	PQclear(res);
-	if (rc < 0)
-		rollback_quietly(admin);
-	return rc;
+	return end_command(admin, res, rc);
 }
 
 /* Roll back the open transaction, if any (errors are ignored). */
@@ -753,10 +760,7 @@ db_lock_role(PGconn *admin, const char *target_role, pgr_error *err)
 	rc = 0;
 
 cleanup:
-	PQclear(res);
-	if (rc < 0)
-		rollback_quietly(admin);
-	return rc;
+	return end_command(admin, res, rc);
 }
 
 /*

@@ -80,3 +80,17 @@ pgr_error_prefix(pgr_error *err, const char *fmt,...)
 	snprintf(joined, sizeof(joined), "%s%s", prefix, err->message);
 	memcpy(err->message, joined, sizeof(err->message));
 }
+
+/* Whether err carries the code (an AWS error code or a SQLSTATE). */
+bool
+pgr_error_code_is(const pgr_error *err, const char *code)
+{
+	return err && code && strcmp(err->code, code) == 0;
+}
+
+/* The exit status for a command that ended with err (doc/pg_rotate.1). */
+int
+pgr_error_exit_code(const pgr_error *err)
+{
+	return err->errclass == PGR_ERR_USAGE ? PGR_EXIT_USAGE : PGR_EXIT_FAILURE;
+}

@@ -14,6 +14,7 @@
 #define PGR_ERROR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 /* Exit codes of the pg_rotate program (documented in the man page). */
 #define PGR_EXIT_OK			0	/* everything succeeded */
@@ -55,5 +56,7 @@ extern void pgr_error_hint(pgr_error *err, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 extern void pgr_error_prefix(pgr_error *err, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
+extern bool pgr_error_code_is(const pgr_error *err, const char *code);
+extern int	pgr_error_exit_code(const pgr_error *err);
 
 #endif							/* PGR_ERROR_H */

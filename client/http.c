@@ -30,7 +30,6 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "buf.h"
@@ -264,7 +263,7 @@ http_response_free(http_response *resp)
 		return;
 	if (resp->body)
 	{
-		OPENSSL_cleanse(resp->body, resp->bodylen);
+		pgr_wipe(resp->body, resp->bodylen);
 		free(resp->body);
 	}
 	memset(resp, 0, sizeof(*resp));
@@ -360,7 +359,7 @@ free_slist(struct curl_slist *list)
 {
 	for (struct curl_slist *l = list; l; l = l->next)
 		if (l->data)
-			OPENSSL_cleanse(l->data, strlen(l->data));
+			pgr_wipe(l->data, strlen(l->data));
 	curl_slist_free_all(list);
 }
 

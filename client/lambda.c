@@ -1,18 +1,20 @@
 /*-------------------------------------------------------------------------
  *
  * lambda.c
- *	  pg_rotate as an AWS Lambda custom runtime: the Runtime API loop.
+ *	  pg_rotate as an AWS Lambda custom runtime: the invocation loop.
  *
  * Secrets Manager's scheduler invokes the function once per rotation step
  * with {"Step", "SecretId", "ClientRequestToken", "RotationToken"}. This
- * loop fetches each invocation from the Runtime API, runs the step, and
- * posts the response or the error; it reads its settings from the same
- * environment variables as AWS's Python rotation functions, so a function's
- * code can be swapped for pg_rotate and keep its configuration.
+ * loop fetches each invocation from the Runtime API (lambda_runtime.h),
+ * runs the step within the invocation's deadline, and posts the response
+ * or the error; it reads its settings from the same environment variables
+ * as AWS's Python rotation functions, so a function's code can be swapped
+ * for pg_rotate and keep its configuration.
  *
  * Logs are JSON objects, one per line on stdout (CloudWatch Logs keeps each
- * as one event); json-c escapes every control character (CWE-117), and no
- * secret is ever in one.
+ * as one event): one per invocation, the step's result (rot_result.h) with
+ * the request id and the step; the JSON writer escapes every control
+ * character (CWE-117), and no secret is ever in one.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,96 +22,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
-#include "aws_config.h"
 #include "buf.h"
-#include "clock.h"
 #include "cli.h"
+#include "clock.h"
 #include "commands.h"
-#include "http.h"
+#include "json.h"
+#include "lambda_runtime.h"
 #include "log.h"
+#include "password_env.h"
 #include "rotation.h"
-#include "secretsmanager.h"
 
-#define RUNTIME_PATH		"/2018-06-01/runtime"
-#define MAX_EVENT_SIZE		(256 * 1024)	/* Lambda's own limit for events */
 #define DEADLINE_MARGIN_MS	500.0	/* answer this long before the deadline */
-
-/* The captured headers of a "next invocation" response, by index. */
-enum
-{
-	H_REQUEST_ID = 0,
-	H_DEADLINE,
-	H_TRACE_ID
-};
 
 typedef struct runtime
 {
-	char		base[512];		/* http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime */
-	http_client *http;			/* for the Runtime API only */
-	sm_client  *sm;
-	aws_config	cfg;
-	bool		have_cfg;
+	lambda_runtime *api;
+	aws_session *session;
 	rot_options opts;
 } runtime;
-
-
-/* POST a JSON body to the Runtime API; an error type goes in its header. */
-static int
-post(runtime *rt, const char *path, const char *body, const char *error_type,
-	 pgr_error *err)
-{
-	char		url[1024];
-	http_header headers[2] = {
-		{"Content-Type", "application/json", false},
-		{"Lambda-Runtime-Function-Error-Type", error_type, false}
-	};
-	http_request req = {0};
-	http_response resp = {0};
-	int			rc;
-
-	snprintf(url, sizeof(url), "%s%s", rt->base, path);
-	req.method = "POST";
-	req.url = url;
-	req.headers = headers;
-	req.nheaders = error_type ? 2 : 1;
-	req.body = body;
-	req.bodylen = strlen(body);
-	req.max_attempts = 1;
-	req.allow_http = true;
-	req.what = "the Lambda Runtime API";
-	rc = http_perform(rt->http, &req, NULL, NULL, &resp, err);
-	if (rc == 0 && (resp.status < 200 || resp.status >= 300))
-	{
-		pgr_error_set(err, PGR_ERR_AWS, NULL, "the Lambda Runtime API refused POST %s: HTTP %ld",
-					  path, resp.status);
-		rc = -1;
-	}
-	http_response_free(&resp);
-	return rc;
-}
-
-/* {"errorMessage": ..., "errorType": ...}, posted to path. */
-static void
-post_error(runtime *rt, const char *path, const char *type, const pgr_error *why)
-{
-	json_object *obj = json_object_new_object();
-	char		message[PGR_ERRMSG_LEN * 2 + 4];
-	pgr_error	err = {0};
-
-	snprintf(message, sizeof(message), "%s%s%s", why->message,
-			 why->detail[0] ? ": " : "", why->detail);
-	json_object_object_add(obj, "errorMessage", json_object_new_string(message));
-	json_object_object_add(obj, "errorType", json_object_new_string(type));
-	if (post(rt, path, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN), type,
-			 &err) < 0)
-		pgr_log_report(&err);
-	json_object_put(obj);
-}
 
 /*
  * The errorType Secrets Manager shows for a failed step: the service's
@@ -138,153 +70,114 @@ error_type(const pgr_error *err)
 	return "PgRotate.InternalError";
 }
 
-/* A string member of the event, or NULL when absent or not a string. */
-static const char *
-event_string(json_object *event, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(event, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-/* One line per invocation: what ran, for which secret, how it ended. */
+/*
+ * One line per invocation: the request id, the step, and the result in its
+ * one shape (rot_result_write_json), with the errorType posted on failure.
+ */
 static void
-log_invocation(const char *request_id, const char *step, const rot_result *res, double ms)
+log_invocation(const char *request_id, const char *step, const rot_result *res)
 {
-	json_object *obj = json_object_new_object();
+	pgr_buf		line;
+	json_writer w;
 
-	json_object_object_add(obj, "level", json_object_new_string(
-							   res->outcome == ROT_OUTCOME_FAILED ? "error" : "info"));
-	json_object_object_add(obj, "request_id", json_object_new_string(request_id));
-	json_object_object_add(obj, "step", step ? json_object_new_string(step) : NULL);
-	json_object_object_add(obj, "secret_id", json_object_new_string(res->secret_id));
-	json_object_object_add(obj, "version_id", json_object_new_string(res->version_id));
-	json_object_object_add(obj, "outcome", json_object_new_string(rot_outcome_name(res->outcome)));
-	json_object_object_add(obj, "ms", json_object_new_double(ms));
-	json_object_object_add(obj, "lag_ms", res->lag_ms >= 0 ?
-						   json_object_new_double(res->lag_ms) : NULL);
-	json_object_object_add(obj, "sm_calls", json_object_new_int(res->sm_calls));
-	if (res->error.message[0])
+	pgr_log_record_begin(&line, &w, res->outcome == ROT_OUTCOME_FAILED ? "error" : "info");
+	json_write_key(&w, "request_id");
+	json_write_string(&w, request_id);
+	json_write_key(&w, "step");
+	if (step)
+		json_write_string(&w, step);
+	else
+		json_write_null(&w);
+	rot_result_write_json(&w, res);
+	if (res->outcome == ROT_OUTCOME_FAILED)
 	{
-		json_object_object_add(obj, "error", json_object_new_string(res->error.message));
-		json_object_object_add(obj, "error_type", json_object_new_string(error_type(&res->error)));
-		if (res->error.detail[0])
-			json_object_object_add(obj, "detail", json_object_new_string(res->error.detail));
+		json_write_key(&w, "error_type");
+		json_write_string(&w, error_type(&res->error));
 	}
-	printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-	fflush(stdout);
-	json_object_put(obj);
+	pgr_log_record_end(&line, &w);
 }
 
 /*
- * Run one invocation: parse the event, run the step within the deadline,
- * and post the outcome. Returns -1 only when the Runtime API itself failed.
+ * Run the step the event names, finishing before Lambda's deadline
+ * whatever the step waits on: Secrets Manager calls through the session,
+ * database connections through their connect timeout.
+ */
+static void
+run_event(runtime *rt, const json_value *event, double deadline, rot_result *res,
+		  const char **step_name)
+{
+	const char *secret_id = json_get_string(event, "SecretId");
+	const char *token = json_get_string(event, "ClientRequestToken");
+	rot_options opts = rt->opts;
+	rot_step_kind step;
+
+	*step_name = json_get_string(event, "Step");
+	snprintf(res->secret_id, sizeof(res->secret_id), "%s", secret_id ? secret_id : "");
+	if (!*step_name || !secret_id || !token)
+	{
+		pgr_error_set(&res->error, PGR_ERR_INPUT, NULL, "the event lacks %s",
+					  !*step_name ? "\"Step\"" : !secret_id ? "\"SecretId\"" :
+					  "\"ClientRequestToken\"");
+		return;
+	}
+	if (rot_step_parse(*step_name, &step) < 0)
+	{
+		pgr_error_set(&res->error, PGR_ERR_INPUT, NULL, "invalid step parameter \"%s\"",
+					  *step_name);
+		return;
+	}
+	aws_session_set_deadline(rt->session, deadline > 0 ? deadline - DEADLINE_MARGIN_MS : 0);
+	if (deadline > 0)
+	{
+		double		left_s = (deadline - DEADLINE_MARGIN_MS - pgr_epoch_ms()) / 1000.0;
+
+		if (opts.db.connect_timeout <= 0 || opts.db.connect_timeout > left_s)
+			opts.db.connect_timeout = left_s > 2 ? (int) left_s : 2;
+	}
+	rot_run_step(rt->session, &opts, step, secret_id, token,
+				 json_get_string(event, "RotationToken"), res);
+}
+
+/*
+ * Run one invocation: parse the event, run the step, post the outcome.
+ * Returns -1 only when the Runtime API itself failed.
  */
 static int
-handle(runtime *rt, const http_response *next)
+handle(runtime *rt, const lambda_invocation *inv)
 {
-	const char *request_id = next->captured[H_REQUEST_ID];
-	double		deadline = strtod(next->captured[H_DEADLINE], NULL);
-	double		t0 = pgr_epoch_ms();
-	json_object *event = NULL;
+	json_doc   *event = NULL;
 	const char *step_name = NULL;
-	const char *secret_id;
-	const char *token;
-	rot_step_kind step;
 	rot_result	res;
-	rot_options opts = rt->opts;
-	char		path[512];
 	pgr_error	err = {0};
 	int			rc = 0;
 
 	rot_result_init(&res, "");
-	if (next->captured[H_TRACE_ID][0])
-		setenv("_X_AMZN_TRACE_ID", next->captured[H_TRACE_ID], 1);
+	if (inv->trace_id[0])
+		setenv("_X_AMZN_TRACE_ID", inv->trace_id, 1);
 	else
 		unsetenv("_X_AMZN_TRACE_ID");
 
-	event = next->body ? json_tokener_parse(next->body) : NULL;
-	if (!event || !json_object_is_type(event, json_type_object))
-		pgr_error_set(&res.error, PGR_ERR_INPUT, NULL, "the invocation's event is not a JSON object");
+	if (json_parse(inv->event, inv->event_len, 0, &event, NULL) != 0 ||
+		json_type_of(json_root(event)) != JSON_OBJECT)
+		pgr_error_set(&res.error, PGR_ERR_INPUT, NULL,
+					  "the invocation's event is not a JSON object");
 	else
-	{
-		step_name = event_string(event, "Step");
-		secret_id = event_string(event, "SecretId");
-		token = event_string(event, "ClientRequestToken");
-		snprintf(res.secret_id, sizeof(res.secret_id), "%s", secret_id ? secret_id : "");
-		if (!step_name || !secret_id || !token)
-			pgr_error_set(&res.error, PGR_ERR_INPUT, NULL,
-						  "the event lacks %s", !step_name ? "\"Step\"" :
-						  !secret_id ? "\"SecretId\"" : "\"ClientRequestToken\"");
-		else if (rot_step_parse(step_name, &step) < 0)
-			pgr_error_set(&res.error, PGR_ERR_INPUT, NULL, "invalid step parameter \"%s\"",
-						  step_name);
-		else
-		{
-			/* finish before Lambda's deadline, whatever the step waits on */
-			http_client_set_deadline(sm_client_http(rt->sm), 0);
-			if (deadline > 0)
-			{
-				double		left_s = (deadline - DEADLINE_MARGIN_MS - t0) / 1000.0;
-
-				http_client_set_deadline(sm_client_http(rt->sm), deadline - DEADLINE_MARGIN_MS);
-				if (opts.db.connect_timeout <= 0 || opts.db.connect_timeout > left_s)
-					opts.db.connect_timeout = left_s > 2 ? (int) left_s : 2;
-			}
-			rot_run_step(rt->sm, &opts, step, secret_id, token,
-						 event_string(event, "RotationToken"), &res);
-		}
-	}
-	log_invocation(request_id, step_name, &res, pgr_epoch_ms() - t0);
+		run_event(rt, json_root(event), inv->deadline_ms, &res, &step_name);
+	log_invocation(inv->request_id, step_name, &res);
 	if (res.outcome == ROT_OUTCOME_FAILED)
 	{
-		snprintf(path, sizeof(path), "/invocation/%s/error", request_id);
-		post_error(rt, path, error_type(&res.error), &res.error);
-	}
-	else
-	{
-		snprintf(path, sizeof(path), "/invocation/%s/response", request_id);
-		if (post(rt, path, "null", NULL, &err) < 0)
-		{
+		if (lambda_runtime_fail(rt->api, inv->request_id, error_type(&res.error), &res.error,
+								&err) < 0)
 			pgr_log_report(&err);
-			rc = -1;
-		}
 	}
-	json_object_put(event);
+	else if (lambda_runtime_respond(rt->api, inv->request_id, "null", &err) < 0)
+	{
+		pgr_log_report(&err);
+		rc = -1;
+	}
+	json_free(event);
 	pgr_error_clear(&res.error);
 	return rc;
-}
-
-/* GET the next invocation; no timeout, as the Runtime API may hold it long. */
-static int
-next_invocation(runtime *rt, http_response *resp, pgr_error *err)
-{
-	char		url[600];
-	http_request req = {0};
-
-	snprintf(url, sizeof(url), "%s/invocation/next", rt->base);
-	req.method = "GET";
-	req.url = url;
-	req.timeout_ms = -1;
-	req.max_attempts = 1;
-	req.allow_http = true;
-	req.max_response = MAX_EVENT_SIZE;
-	req.what = "the Lambda Runtime API";
-	req.capture_headers[H_REQUEST_ID] = "Lambda-Runtime-Aws-Request-Id";
-	req.capture_headers[H_DEADLINE] = "Lambda-Runtime-Deadline-Ms";
-	req.capture_headers[H_TRACE_ID] = "Lambda-Runtime-Trace-Id";
-	if (http_perform(rt->http, &req, NULL, NULL, resp, err) < 0)
-		return -1;
-	if (resp->status != 200 || !resp->captured[H_REQUEST_ID][0])
-	{
-		pgr_error_set(err, PGR_ERR_AWS, NULL,
-					  "the Lambda Runtime API answered the next-invocation request with HTTP %ld",
-					  resp->status);
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -304,11 +197,10 @@ default_ca_bundle(pgr_common_options *common)
 		common->aws.ca_bundle = amazon_bundle;
 }
 
-/* Configuration and clients; on failure the caller reports an init error. */
+/* Settings and the AWS session; on failure the caller reports an init error. */
 static int
 init(runtime *rt, pgr_common_options *common, pgr_error *err)
 {
-	http_options hopts = {0};
 	const char *collapse = getenv("PG_ROTATE_COLLAPSE_LAG");
 
 	default_ca_bundle(common);
@@ -316,16 +208,9 @@ init(runtime *rt, pgr_common_options *common, pgr_error *err)
 	rt->opts.collapse_lag = !(collapse && strcasecmp(collapse, "false") == 0);
 	rt->opts.db.sslmode = common->sslmode;
 	rt->opts.db.sslrootcert = common->sslrootcert;
-	if (rot_options_from_env(&rt->opts, err) < 0 ||
-		http_global_init(err) < 0 ||
-		aws_config_load(&common->aws, &rt->cfg, err) < 0)
+	if (pgr_password_rules_from_env(&rt->opts.rules, err) < 0)
 		return -1;
-	rt->have_cfg = true;
-	if (sm_client_new(&rt->cfg, NULL, &rt->sm, err) < 0)
-		return -1;
-	hopts.max_attempts = 1;
-	rt->http = http_client_new(&hopts, err);
-	return rt->http ? 0 : -1;
+	return aws_session_open(&common->aws, &rt->session, err);
 }
 
 /*
@@ -340,7 +225,6 @@ cmd_lambda(int argc, char **argv)
 	pgr_common_options common = {0};
 	pgr_error	err = {0};
 	const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
-	int			rc = PGR_EXIT_FAILURE;
 
 	pgr_log_set_json(true);
 	if (pgr_cli_parse(argc, argv, NULL, NULL, NULL, &common, &err) != 0)
@@ -362,43 +246,37 @@ cmd_lambda(int argc, char **argv)
 		pgr_log_report(&err);
 		return PGR_EXIT_USAGE;
 	}
-	snprintf(rt.base, sizeof(rt.base), "http://%s%s", api, RUNTIME_PATH);
-	if (init(&rt, &common, &err) < 0)
+	if (lambda_runtime_open(api, &rt.api, &err) < 0)
 	{
 		pgr_log_report(&err);
-		if (!rt.http)
-		{
-			http_options hopts = {0};
-			pgr_error	ignored = {0};
+		return PGR_EXIT_FAILURE;
+	}
+	if (init(&rt, &common, &err) < 0)
+	{
+		pgr_error	ignored = {0};
 
-			rt.http = http_client_new(&hopts, &ignored);
-		}
-		if (rt.http)
-			post_error(&rt, "/init/error", "Runtime.InitError", &err);
+		pgr_log_report(&err);
+		lambda_runtime_fail(rt.api, NULL, "Runtime.InitError", &err, &ignored);
 		goto done;
 	}
 	for (;;)
 	{
-		http_response next = {0};
+		lambda_invocation inv;
+		int			rc;
 
-		if (next_invocation(&rt, &next, &err) < 0)
+		if (lambda_runtime_next(rt.api, &inv, &err) < 0)
 		{
-			http_response_free(&next);
 			pgr_log_report(&err);
 			break;
 		}
-		if (handle(&rt, &next) < 0)
-		{
-			http_response_free(&next);
+		rc = handle(&rt, &inv);
+		lambda_invocation_free(&inv);
+		if (rc < 0)
 			break;
-		}
-		http_response_free(&next);
 	}
 
 done:
-	http_client_free(rt.http);
-	sm_client_free(rt.sm);
-	if (rt.have_cfg)
-		aws_config_free(&rt.cfg);
-	return rc;
+	aws_session_close(rt.session);
+	lambda_runtime_close(rt.api);
+	return PGR_EXIT_FAILURE;
 }

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * log.c
- *	  Text logging on stderr, with control characters escaped.
+ *	  Text logging on stderr with control characters escaped, or JSON
+ *	  lines on stdout.
  *
  *-------------------------------------------------------------------------
  */
@@ -9,8 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
+#include "buf.h"
 #include "log.h"
 
 static const char *log_progname = "pg_rotate";
@@ -69,6 +69,41 @@ pgr_log_sanitize(char *dst, size_t dstlen, const char *src)
 	dst[o] = '\0';
 }
 
+/*
+ * Print one JSON object on its own line on stdout: the JSON writer escapes
+ * every control character, so a record is always one line (CWE-117).
+ */
+void
+pgr_log_json_line(const pgr_buf *object)
+{
+	if (object->data && !object->oom && !object->overflow)
+	{
+		fwrite(object->data, 1, object->len, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+	}
+}
+
+/* Start a JSON log record in b: {"level": level, and what the caller adds. */
+void
+pgr_log_record_begin(pgr_buf *b, json_writer *w, const char *level)
+{
+	pgr_buf_init(b, 0);
+	json_writer_init(w, b, false);
+	json_write_begin_object(w);
+	json_write_key(w, "level");
+	json_write_string(w, level);
+}
+
+/* Close the record, print it as its own line, free it. */
+void
+pgr_log_record_end(pgr_buf *b, json_writer *w)
+{
+	json_write_end_object(w);
+	pgr_log_json_line(b);
+	pgr_buf_free(b);
+}
+
 static void
 log_line(pgr_log_level level, const char *label, const char *text)
 {
@@ -76,14 +111,13 @@ log_line(pgr_log_level level, const char *label, const char *text)
 
 	if (log_json)
 	{
-		/* json-c escapes control characters: one record, one line */
-		json_object *obj = json_object_new_object();
+		pgr_buf		b;
+		json_writer w;
 
-		json_object_object_add(obj, "level", json_object_new_string(level_names[level]));
-		json_object_object_add(obj, label ? label : "message", json_object_new_string(text));
-		printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-		fflush(stdout);
-		json_object_put(obj);
+		pgr_log_record_begin(&b, &w, level_names[level]);
+		json_write_key(&w, label ? label : "message");
+		json_write_string(&w, text);
+		pgr_log_record_end(&b, &w);
 		return;
 	}
 	pgr_log_sanitize(clean, sizeof(clean), text);
@@ -107,6 +141,29 @@ pgr_log(pgr_log_level level, const char *fmt,...)
 	log_line(level, NULL, buf);
 }
 
+/*
+ * An error record's members (code, message, detail and hint, the empty
+ * ones left out; the code always) into an object the caller opened.
+ */
+void
+pgr_log_write_error(json_writer *w, const pgr_error *err)
+{
+	json_write_key(w, "code");
+	json_write_string(w, err->code);
+	json_write_key(w, "message");
+	json_write_string(w, err->message[0] ? err->message : "unknown error");
+	if (err->detail[0])
+	{
+		json_write_key(w, "detail");
+		json_write_string(w, err->detail);
+	}
+	if (err->hint[0])
+	{
+		json_write_key(w, "hint");
+		json_write_string(w, err->hint);
+	}
+}
+
 /* Print an error record: the message, then its detail and hint lines. */
 void
 pgr_log_report(const pgr_error *err)
@@ -115,19 +172,12 @@ pgr_log_report(const pgr_error *err)
 		return;
 	if (log_json)
 	{
-		json_object *obj = json_object_new_object();
+		pgr_buf		b;
+		json_writer w;
 
-		json_object_object_add(obj, "level", json_object_new_string("error"));
-		json_object_object_add(obj, "message", json_object_new_string(err->message));
-		if (err->code[0])
-			json_object_object_add(obj, "code", json_object_new_string(err->code));
-		if (err->detail[0])
-			json_object_object_add(obj, "detail", json_object_new_string(err->detail));
-		if (err->hint[0])
-			json_object_object_add(obj, "hint", json_object_new_string(err->hint));
-		printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-		fflush(stdout);
-		json_object_put(obj);
+		pgr_log_record_begin(&b, &w, "error");
+		pgr_log_write_error(&w, err);
+		pgr_log_record_end(&b, &w);
 		return;
 	}
 	log_line(PGR_LOG_ERROR, NULL, err->message[0] ? err->message : "unknown error");
@@ -135,4 +185,28 @@ pgr_log_report(const pgr_error *err)
 		log_line(PGR_LOG_ERROR, "detail", err->detail);
 	if (err->hint[0])
 		log_line(PGR_LOG_ERROR, "hint", err->hint);
+}
+
+/*
+ * A status line on the terminal, rewritten in place: "\r" and the text, no
+ * newline (an empty text returns to the line's start, for output over it).
+ */
+void
+pgr_log_progress(const char *fmt,...)
+{
+	char		text[256];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\r%s", text);
+	fflush(stderr);
+}
+
+/* The end of the status line: what follows goes on the next one. */
+void
+pgr_log_progress_end(void)
+{
+	fputc('\n', stderr);
 }

@@ -6,7 +6,8 @@
  * Text mode prints "pg_rotate: error: message" with "detail:" and "hint:"
  * lines, like PostgreSQL's own programs. JSON mode (the Lambda runtime)
  * prints one object per line on stdout, for CloudWatch Logs. Every message is stripped of
- * control characters (CWE-117) before it is written. Never pass a secret.
+ * control characters (CWE-117) before it is written, or escaped by the
+ * JSON writer. Never pass a secret.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,7 +17,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "error.h"
+#include "json.h"
 
 typedef enum pgr_log_level
 {
@@ -33,6 +36,13 @@ extern void pgr_log(pgr_log_level level, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 extern void pgr_log_report(const pgr_error *err);
 extern void pgr_log_sanitize(char *dst, size_t dstlen, const char *src);
+extern void pgr_log_json_line(const pgr_buf *object);
+extern void pgr_log_record_begin(pgr_buf *b, json_writer *w, const char *level);
+extern void pgr_log_record_end(pgr_buf *b, json_writer *w);
+extern void pgr_log_progress(const char *fmt,...)
+			__attribute__((format(printf, 1, 2)));
+extern void pgr_log_progress_end(void);
+extern void pgr_log_write_error(json_writer *w, const pgr_error *err);
 
 #define pgr_log_debug(...)		pgr_log(PGR_LOG_DEBUG, __VA_ARGS__)
 #define pgr_log_info(...)		pgr_log(PGR_LOG_INFO, __VA_ARGS__)

@@ -33,37 +33,31 @@
  *
  *-------------------------------------------------------------------------
  */
-#include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include <json-c/json.h>
 #include <openssl/rand.h>
 
 #include "buf.h"
 #include "clock.h"
+#include "json.h"
 #include "log.h"
 #include "rotation.h"
+#include "secretsmanager.h"
 #include "testpoint.h"
 
 #define STAGE_CURRENT	"AWSCURRENT"
 #define STAGE_PENDING	"AWSPENDING"
 
-static const char *const step_names[ROT_NSTEPS] = {
-	"createSecret", "setSecret", "testSecret", "finishSecret"
-};
-static const char *const step_snake_names[ROT_NSTEPS] = {
-	"create_secret", "set_secret", "test_secret", "finish_secret"
-};
-
 /* Everything one rotation of one secret works with; freed by ctx_free(). */
 typedef struct rot_ctx
 {
-	sm_client  *sm;
+	aws_session *session;
 	const rot_options *opts;
 	rot_result *res;
 	const char *token;			/* the version being rotated to */
@@ -90,110 +84,13 @@ typedef enum move_outcome
 } move_outcome;
 
 
+/* The defaults: GetRandomPassword with the AWS templates' rules, TLS. */
 void
 rot_options_init(rot_options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	secret_password_rules_init(&opts->rules);
 	db_options_init(&opts->db);
-}
-
-/* The AWS rotation templates' environment knobs: "true" (any case) is on. */
-static bool
-env_bool(const char *name, bool dflt)
-{
-	const char *v = getenv(name);
-
-	if (!v || !v[0])
-		return dflt;
-	return strcasecmp(v, "true") == 0;
-}
-
-/*
- * Read the settings AWS's rotation templates take from the environment
- * (PASSWORD_LENGTH, EXCLUDE_CHARACTERS, EXCLUDE_NUMBERS, ...), so a function
- * keeps its configuration when its code is swapped for pg_rotate. Command
- * line options given later override them.
- */
-int
-rot_options_from_env(rot_options *opts, pgr_error *err)
-{
-	pgr_password_rules *r = &opts->rules;
-	const char *len = getenv("PASSWORD_LENGTH");
-
-	if (getenv("EXCLUDE_CHARACTERS"))
-		r->exclude_characters = getenv("EXCLUDE_CHARACTERS");
-	if (len && len[0])
-	{
-		char	   *end;
-		long		n;
-
-		errno = 0;
-		n = strtol(len, &end, 10);
-		if (errno || *end || n < 1 || n > SECRET_MAX_PASSWORD_LEN)
-		{
-			pgr_error_set(err, PGR_ERR_USAGE, NULL, "invalid PASSWORD_LENGTH \"%s\"", len);
-			pgr_error_hint(err, "Use a whole number from 1 to %d.", SECRET_MAX_PASSWORD_LEN);
-			return -1;
-		}
-		r->length = (int) n;
-	}
-	r->exclude_numbers = env_bool("EXCLUDE_NUMBERS", r->exclude_numbers);
-	r->exclude_punctuation = env_bool("EXCLUDE_PUNCTUATION", r->exclude_punctuation);
-	r->exclude_uppercase = env_bool("EXCLUDE_UPPERCASE", r->exclude_uppercase);
-	r->exclude_lowercase = env_bool("EXCLUDE_LOWERCASE", r->exclude_lowercase);
-	r->require_each_included_type = env_bool("REQUIRE_EACH_INCLUDED_TYPE",
-											 r->require_each_included_type);
-	return 0;
-}
-
-void
-rot_result_init(rot_result *res, const char *secret_id)
-{
-	memset(res, 0, sizeof(*res));
-	snprintf(res->secret_id, sizeof(res->secret_id), "%s", secret_id ? secret_id : "");
-	res->outcome = ROT_OUTCOME_FAILED;
-	res->lag_ms = -1;
-	for (int i = 0; i < ROT_NSTEPS; i++)
-		res->step_ms[i] = -1;
-}
-
-const char *
-rot_step_name(rot_step_kind step)
-{
-	return (step >= 0 && step < ROT_NSTEPS) ? step_names[step] : "unknown";
-}
-
-/* Accept Secrets Manager's camelCase names and their snake_case forms. */
-int
-rot_step_parse(const char *name, rot_step_kind *out)
-{
-	for (int i = 0; name && i < ROT_NSTEPS; i++)
-	{
-		if (strcmp(name, step_names[i]) == 0 || strcmp(name, step_snake_names[i]) == 0)
-		{
-			*out = (rot_step_kind) i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-const char *
-rot_outcome_name(rot_outcome outcome)
-{
-	switch (outcome)
-	{
-		case ROT_OUTCOME_ROTATED:
-			return "rotated";
-		case ROT_OUTCOME_ALREADY_CURRENT:
-			return "already_current";
-		case ROT_OUTCOME_ROLLED_BACK:
-			return "rolled_back";
-		case ROT_OUTCOME_FAILED:
-			break;
-	}
-	return "failed";
 }
 
 static void
@@ -222,7 +119,7 @@ describe(rot_ctx *ctx, const char *secret_id, pgr_error *err)
 	sm_description fresh = {0};
 
 	ctx->res->sm_calls++;
-	if (sm_describe_secret(ctx->sm, secret_id, &fresh, NULL, err) < 0)
+	if (sm_describe_secret(ctx->session, secret_id, &fresh, err) < 0)
 		return -1;
 	(void) PGR_TEST_POINT("after_describe");
 	sm_description_free(&ctx->desc);
@@ -255,7 +152,7 @@ fetch_secret(rot_ctx *ctx, const char *secret_id, const char *version_id,
 	int			rc;
 
 	ctx->res->sm_calls++;
-	if (sm_get_secret_value(ctx->sm, secret_id, version_id, stage, &value, NULL, err) < 0)
+	if (sm_get_secret_value(ctx->session, secret_id, version_id, stage, &value, err) < 0)
 		return -1;
 	if (!value.secret_string || (keep && !value.arn))
 	{
@@ -283,7 +180,7 @@ move_stage(rot_ctx *ctx, const char *stage, const char *to, const char *from,
 		   pgr_error *err)
 {
 	ctx->res->sm_calls++;
-	return sm_update_secret_version_stage(ctx->sm, ctx->arn, stage, to, from, NULL, err);
+	return sm_update_secret_version_stage(ctx->session, ctx->arn, stage, to, from, err);
 }
 
 /*
@@ -301,7 +198,7 @@ where_is(rot_ctx *ctx, const char *stage, char **where)
 
 	*where = NULL;
 	ctx->res->sm_calls++;
-	if (sm_describe_secret(ctx->sm, ctx->arn, &now, NULL, &ignored) < 0)
+	if (sm_describe_secret(ctx->session, ctx->arn, &now, &ignored) < 0)
 		return -1;
 	v = sm_version_with_stage(&now, stage);
 	if (v && !(*where = strdup(v)))
@@ -451,7 +348,7 @@ load_pending(rot_ctx *ctx, bool *missing, pgr_error *err)
 		}
 		return 0;
 	}
-	if (sm_error_is(err, "ResourceNotFoundException"))
+	if (pgr_error_code_is(err, "ResourceNotFoundException"))
 	{
 		pgr_error_clear(err);
 		*missing = true;
@@ -483,27 +380,10 @@ load_pending_value(rot_ctx *ctx, pgr_error *err)
 static int
 generate_password(rot_ctx *ctx, char **out, pgr_error *err)
 {
-	const pgr_password_rules *r = &ctx->opts->rules;
-	sm_random_password_input in = {0};
-
 	if (ctx->opts->password_source == ROT_PASSWORD_LOCAL)
-		return secret_generate_password(r, out, err);
-	in.password_length = r->length;
-	in.exclude_characters = r->exclude_characters;
-	in.exclude_numbers = r->exclude_numbers;
-	in.exclude_numbers_set = true;
-	in.exclude_punctuation = r->exclude_punctuation;
-	in.exclude_punctuation_set = true;
-	in.exclude_uppercase = r->exclude_uppercase;
-	in.exclude_uppercase_set = true;
-	in.exclude_lowercase = r->exclude_lowercase;
-	in.exclude_lowercase_set = true;
-	in.include_space = r->include_space;
-	in.include_space_set = true;
-	in.require_each_included_type = r->require_each_included_type;
-	in.require_each_included_type_set = true;
+		return secret_generate_password(&ctx->opts->rules, out, err);
 	ctx->res->sm_calls++;
-	return sm_get_random_password(ctx->sm, &in, out, NULL, err);
+	return sm_get_random_password(ctx->session, &ctx->opts->rules, out, err);
 }
 
 /*
@@ -518,7 +398,6 @@ create_pending(rot_ctx *ctx, pgr_error *err)
 	char	   *json = NULL;
 	const char *stages[] = {STAGE_PENDING};
 	sm_put_input in = {0};
-	sm_put_output out = {0};
 	int			rc = -1;
 
 	if (load_current(ctx, err) < 0 || load_pending(ctx, &missing, err) < 0)
@@ -542,7 +421,7 @@ create_pending(rot_ctx *ctx, pgr_error *err)
 	in.rotation_token = ctx->rotation_token;
 	ctx->res->sm_calls++;
 	if (PGR_TEST_POINT("before_put_pending") ||
-		sm_put_secret_value(ctx->sm, &in, &out, NULL, err) < 0)
+		sm_put_secret_value(ctx->session, &in, err) < 0)
 	{
 		if (!err->message[0])
 			pgr_error_set(err, PGR_ERR_AWS, NULL, "injected failure before PutSecretValue");
@@ -553,7 +432,6 @@ create_pending(rot_ctx *ctx, pgr_error *err)
 	ctx->fresh_token = false;
 
 cleanup:
-	sm_put_output_free(&out);
 	pgr_free_secret(json);
 	pgr_free_secret(password);
 	return rc;
@@ -861,17 +739,42 @@ step_finish(rot_ctx *ctx, pgr_error *err)
 	return 0;
 }
 
+/*
+ * Record event with a detail object: key = value (a string) or value_ms (a
+ * number, null when negative: not measured), and mode when given.
+ */
+static void
+log_event_with(rot_ctx *ctx, const char *event, const char *key, const char *value,
+			   double value_ms, const char *mode)
+{
+	pgr_buf		detail;
+	json_writer w;
+
+	pgr_buf_init(&detail, 0);
+	json_writer_init(&w, &detail, false);
+	json_write_begin_object(&w);
+	json_write_key(&w, key);
+	if (value)
+		json_write_string(&w, value);
+	else if (value_ms >= 0)
+		json_write_double(&w, value_ms);
+	else
+		json_write_null(&w);
+	if (mode)
+	{
+		json_write_key(&w, "mode");
+		json_write_string(&w, mode);
+	}
+	json_write_end_object(&w);
+	log_event(ctx, event, json_writer_ok(&w) ? detail.data : "{}");
+	pgr_buf_free(&detail);
+}
+
 /* "finished" with the lag, when this process measured it (else null). */
 static void
 log_finished(rot_ctx *ctx, const char *mode)
 {
-	json_object *detail = json_object_new_object();
-
-	json_object_object_add(detail, "lag_ms", ctx->res->lag_ms >= 0 ?
-						   json_object_new_double(ctx->res->lag_ms) : NULL);
-	json_object_object_add(detail, "mode", json_object_new_string(mode));
-	log_event(ctx, "finished", json_object_to_json_string(detail));
-	json_object_put(detail);
+	log_event_with(ctx, "finished", "lag_ms", NULL, ctx->res->lag_ms, mode);
 }
 
 /*
@@ -880,7 +783,7 @@ log_finished(rot_ctx *ctx, const char *mode)
  * complete) and "already_current" when the token was already AWSCURRENT.
  */
 int
-rot_run_step(sm_client *sm, const rot_options *opts, rot_step_kind step,
+rot_run_step(aws_session *session, const rot_options *opts, rot_step_kind step,
 			 const char *secret_id, const char *token, const char *rotation_token,
 			 rot_result *res)
 {
@@ -890,7 +793,7 @@ rot_run_step(sm_client *sm, const rot_options *opts, rot_step_kind step,
 	double		t0 = pgr_now_ms();
 	int			rc = -1;
 
-	ctx.sm = sm;
+	ctx.session = session;
 	ctx.opts = opts;
 	ctx.res = res;
 	ctx.token = token;
@@ -966,8 +869,7 @@ new_token(char *out, size_t outlen, pgr_error *err)
 
 /*
  * Database work run on its own thread while this one talks to Secrets
- * Manager (an sm_client is not thread safe; libpq connections are, one
- * per thread). The function must touch nothing the caller uses until
+ * Manager (libpq connections are thread safe, one per thread). The function must touch nothing the caller uses until
  * bg_wait().
  */
 typedef int (*bg_fn) (rot_ctx *ctx, pgr_error *err);
@@ -1031,7 +933,6 @@ static void
 roll_back(rot_ctx *ctx, bool current_moved, const pgr_error *why)
 {
 	pgr_error	err = {0};
-	json_object *detail;
 
 	if (connect_admin(ctx, &err) < 0)
 	{
@@ -1058,10 +959,7 @@ roll_back(rot_ctx *ctx, bool current_moved, const pgr_error *why)
 	if (remove_pending(ctx, &err) < 0)
 		pgr_log_warning("could not remove AWSPENDING from version \"%s\": %s", ctx->token,
 						err.message);
-	detail = json_object_new_object();
-	json_object_object_add(detail, "reason", json_object_new_string(why->message));
-	log_event(ctx, "rolled_back", json_object_to_json_string(detail));
-	json_object_put(detail);
+	log_event_with(ctx, "rolled_back", "reason", why->message, -1, NULL);
 	ctx->res->outcome = ROT_OUTCOME_ROLLED_BACK;
 }
 
@@ -1091,7 +989,8 @@ load_start(rot_ctx *ctx, const char *secret_id, pgr_error *err)
  * res says what happened.
  */
 int
-rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_result *res)
+rot_rotate(aws_session *session, const rot_options *opts, const char *secret_id,
+		   rot_result *res)
 {
 	rot_ctx		ctx = {0};
 	pgr_error  *err = &res->error;
@@ -1108,7 +1007,7 @@ rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id, rot_re
 	double		t_commit;
 	int			rc = -1;
 
-	ctx.sm = sm;
+	ctx.session = session;
 	ctx.opts = opts;
 	ctx.res = res;
 
@@ -1237,4 +1136,131 @@ cleanup:
 	res->total_ms = pgr_now_ms() - t_start;
 	ctx_free(&ctx);
 	return rc;
+}
+
+/* ----- the health check --------------------------------------------------- */
+
+/* Add one sentence to check->attention; false when out of memory. */
+static bool
+attention(rot_check *check, const char *fmt,...)
+	__attribute__((format(printf, 2, 3)));
+
+static bool
+attention(rot_check *check, const char *fmt,...)
+{
+	char		text[PGR_ERRMSG_LEN * 2 + 64];
+	char	  **grown;
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	grown = realloc(check->attention, (check->nattention + 1) * sizeof(char *));
+	if (!grown)
+		return false;
+	check->attention = grown;
+	if (!(grown[check->nattention] = strdup(text)))
+		return false;
+	check->nattention++;
+	return true;
+}
+
+/*
+ * Is the secret healthy? AWSCURRENT must parse and log in (over the path
+ * opts->db describes); a version labelled AWSPENDING but not AWSCURRENT
+ * means a rotation is unfinished. Changes nothing. Returns -1 only when
+ * Secrets Manager could not be asked; what needs attention is in
+ * out->attention. On success *out is freed with rot_check_free().
+ */
+int
+rot_check_secret(aws_session *session, const rot_options *opts, const char *secret_id,
+				 rot_check *out, pgr_error *err)
+{
+	sm_description desc = {0};
+	sm_secret_value value = {0};
+	pgr_secret *current = NULL;
+	pgr_error	why = {0};
+	rot_check	c = {0};
+	const char *current_version;
+	const char *pending;
+	bool		ok = true;
+
+	c.login_ms = -1;
+	if (sm_describe_secret(session, secret_id, &desc, err) != 0)
+		return -1;
+	c.secret_id = strdup(desc.arn ? desc.arn : secret_id);
+	c.rotation_enabled = desc.rotation_enabled;
+	c.versions = calloc((size_t) desc.nversions + 1, sizeof(rot_version));
+	if (!c.secret_id || !c.versions)
+		goto oom;
+	for (int i = 0; i < desc.nversions; i++)
+	{
+		/* taken over from desc, which keeps none of them */
+		c.versions[i].version_id = desc.versions[i].version_id;
+		c.versions[i].stages = desc.versions[i].stages;
+		c.versions[i].nstages = desc.versions[i].nstages;
+		c.nversions++;
+	}
+	current_version = sm_version_with_stage(&desc, "AWSCURRENT");
+	pending = sm_version_with_stage(&desc, "AWSPENDING");
+	if (!current_version)
+		ok = attention(&c, "no AWSCURRENT version");
+	else if (sm_get_secret_value(session, c.secret_id, NULL, "AWSCURRENT", &value, err) != 0)
+		goto fail;
+	else if (!value.secret_string || secret_parse(value.secret_string, &current, &why) != 0)
+		ok = attention(&c, "AWSCURRENT is not a usable secret: %s",
+					   value.secret_string ? why.message : "no SecretString");
+	else if (db_login_test(current, &opts->db, &c.login_ms, &why) == 0)
+		c.current_logs_in = true;
+	else
+		ok = attention(&c, "AWSCURRENT does not log in: %s%s%s", why.message,
+					   why.detail[0] ? ": " : "", why.detail);
+	if (ok && pending && (!current_version || strcmp(pending, current_version) != 0))
+		ok = attention(&c, "rotation pending: version %s is labelled AWSPENDING", pending);
+	if (!ok)
+		goto oom;
+	secret_free(current);
+	sm_secret_value_free(&value);
+	free(desc.versions);		/* its members now belong to c */
+	desc.versions = NULL;
+	desc.nversions = 0;
+	sm_description_free(&desc);
+	*out = c;
+	return 0;
+
+oom:
+	pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory");
+fail:
+	secret_free(current);
+	sm_secret_value_free(&value);
+	if (c.nversions > 0)
+	{
+		/* c owns the versions' members: only the array goes with desc */
+		free(desc.versions);
+		desc.versions = NULL;
+		desc.nversions = 0;
+	}
+	sm_description_free(&desc);
+	rot_check_free(&c);
+	return -1;
+}
+
+void
+rot_check_free(rot_check *check)
+{
+	if (!check)
+		return;
+	free(check->secret_id);
+	for (int i = 0; i < check->nversions; i++)
+	{
+		free(check->versions[i].version_id);
+		for (int j = 0; j < check->versions[i].nstages; j++)
+			free(check->versions[i].stages[j]);
+		free(check->versions[i].stages);
+	}
+	free(check->versions);
+	for (int i = 0; i < check->nattention; i++)
+		free(check->attention[i]);
+	free(check->attention);
+	memset(check, 0, sizeof(*check));
 }

@@ -1,12 +1,17 @@
 /*-------------------------------------------------------------------------
  *
  * rotation.h
- *	  Secrets Manager's four rotation steps around rotate.set_password, and
- *	  the one-shot rotation that runs them with the shortest lag window.
+ *	  Secrets Manager's four rotation steps around rotate.set_password, the
+ *	  one-shot rotation that runs them with the shortest lag window, and
+ *	  the health check of a secret.
  *
  * The strategy is the "modified single user" one: the admin secret (the
  * secret's "masterarn", or an explicit one) changes the user's own password
  * in place; no _clone user is ever created.
+ *
+ * Rotation talks to AWS through the session its caller opened and to the
+ * database through db.h; it reads no environment and prints nothing but
+ * warnings: the caller prints the result (rot_result.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -15,27 +20,11 @@
 
 #include <stdbool.h>
 
+#include "aws_session.h"
 #include "db.h"
 #include "error.h"
+#include "rot_result.h"
 #include "secret.h"
-#include "secretsmanager.h"
-
-typedef enum rot_step_kind
-{
-	ROT_CREATE_SECRET = 0,
-	ROT_SET_SECRET,
-	ROT_TEST_SECRET,
-	ROT_FINISH_SECRET,
-	ROT_NSTEPS
-} rot_step_kind;
-
-typedef enum rot_outcome
-{
-	ROT_OUTCOME_FAILED = 0,
-	ROT_OUTCOME_ROTATED,
-	ROT_OUTCOME_ALREADY_CURRENT,
-	ROT_OUTCOME_ROLLED_BACK
-} rot_outcome;
 
 typedef enum rot_password_source
 {
@@ -53,30 +42,36 @@ typedef struct rot_options
 	bool		collapse_lag;	/* setSecret moves AWSCURRENT at once (Lambda) */
 } rot_options;
 
-/* What happened to one secret: the output of "rotate --json" and the logs. */
-typedef struct rot_result
+/* A version and its staging labels, as "check" reports them. */
+typedef struct rot_version
 {
-	char		secret_id[2048];	/* the ARN once known, else as given */
-	char		version_id[72];
-	rot_outcome outcome;
-	double		lag_ms;			/* < 0: not measured */
-	double		step_ms[ROT_NSTEPS];	/* < 0: step not run */
-	double		total_ms;
-	int			sm_calls;		/* Secrets Manager requests made */
-	pgr_error	error;			/* why it failed or rolled back */
-} rot_result;
+	char	   *version_id;
+	char	  **stages;
+	int			nstages;
+} rot_version;
+
+/* What "check" found; free with rot_check_free(). */
+typedef struct rot_check
+{
+	char	   *secret_id;		/* the ARN */
+	bool		rotation_enabled;
+	rot_version *versions;
+	int			nversions;
+	bool		current_logs_in;
+	double		login_ms;		/* < 0: no login was tried */
+	char	  **attention;		/* what needs a look, one sentence each */
+	int			nattention;
+} rot_check;
 
 extern void rot_options_init(rot_options *opts);
-extern int	rot_options_from_env(rot_options *opts, pgr_error *err);
-extern void rot_result_init(rot_result *res, const char *secret_id);
-extern const char *rot_step_name(rot_step_kind step);
-extern int	rot_step_parse(const char *name, rot_step_kind *out);
-extern const char *rot_outcome_name(rot_outcome outcome);
 
-extern int	rot_run_step(sm_client *sm, const rot_options *opts, rot_step_kind step,
+extern int	rot_run_step(aws_session *session, const rot_options *opts, rot_step_kind step,
 						 const char *secret_id, const char *token,
 						 const char *rotation_token, rot_result *res);
-extern int	rot_rotate(sm_client *sm, const rot_options *opts, const char *secret_id,
+extern int	rot_rotate(aws_session *session, const rot_options *opts, const char *secret_id,
 					   rot_result *res);
+extern int	rot_check_secret(aws_session *session, const rot_options *opts,
+							 const char *secret_id, rot_check *out, pgr_error *err);
+extern void rot_check_free(rot_check *check);
 
 #endif							/* PGR_ROTATION_H */

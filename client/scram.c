@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -119,12 +118,12 @@ scram_build_verifier(const char *password, const unsigned char *salt,
 	rc = 0;
 
 cleanup:
-	OPENSSL_cleanse(salted, sizeof(salted));
-	OPENSSL_cleanse(client_key, sizeof(client_key));
-	OPENSSL_cleanse(stored_key, sizeof(stored_key));
-	OPENSSL_cleanse(server_key, sizeof(server_key));
-	OPENSSL_cleanse(stored64, sizeof(stored64));
-	OPENSSL_cleanse(server64, sizeof(server64));
+	pgr_wipe(salted, sizeof(salted));
+	pgr_wipe(client_key, sizeof(client_key));
+	pgr_wipe(stored_key, sizeof(stored_key));
+	pgr_wipe(server_key, sizeof(server_key));
+	pgr_wipe(stored64, sizeof(stored64));
+	pgr_wipe(server64, sizeof(server64));
 	pgr_buf_free(&buf);
 	return rc;
 }

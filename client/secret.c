@@ -4,12 +4,10 @@
  *	  Parsing, checking and rewriting the database secret JSON, and
  *	  generating passwords with the local CSPRNG.
  *
- * The parsed json-c object is kept so that keys we do not know survive a
- * rotation. The password is the exception: it is copied into a buffer this
- * module owns and wiped from json-c's storage (and from the tokenizer's
- * scratch buffer) right after parsing, and secret_with_password() writes the
- * password member itself rather than through json-c, whose buffers are freed
- * without being wiped.
+ * The parsed document (json.h) is kept so that keys we do not know survive
+ * a rotation; it lives in the JSON reader's wiping arena, the password
+ * included, so secret_free() wipes every byte the secret ever occupied.
+ * secret_with_password() writes the new secret into a wiping buffer.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,18 +15,20 @@
 #include <string.h>
 #include <strings.h>
 
-#include <json-c/json.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "buf.h"
+#include "json.h"
 #include "secret.h"
+
+#define SECRET_MAX_DEPTH	16	/* arrays and objects, the secret's own included */
 
 struct pgr_secret
 {
-	json_object *obj;			/* the whole parsed secret (owned) */
-	char	   *password;		/* owned, wiped by secret_free() */
-	const char *engine;			/* the rest borrow from obj (or literals) */
+	json_doc   *doc;			/* the whole parsed secret (owned, wiped) */
+	const json_value *obj;		/* its top-level object */
+	const char *password;		/* the rest borrow from doc (or literals) */
+	const char *engine;
 	const char *host;
 	const char *dbname;
 	const char *username;
@@ -49,32 +49,20 @@ struct pgr_secret
 #define GEN_MAX_ATTEMPTS	100000	/* whole-password draws before giving up */
 
 /*
- * Wipe the bytes of a json-c string object in place. json-c frees its
- * storage without clearing it; this is the only way to reach it.
- */
-static void
-wipe_json_string(json_object *o)
-{
-	if (o && json_object_is_type(o, json_type_string))
-		OPENSSL_cleanse((char *) json_object_get_string(o),
-						(size_t) json_object_get_string_len(o));
-}
-
-/*
  * Fetch an optional or required string member. A JSON null counts as absent.
  * Refuses non-strings, embedded NUL bytes (written as \u0000), empty values
  * unless allow_empty, and values longer than maxlen bytes. On success *out is
  * borrowed from obj, or NULL when the key is absent and not required.
  */
 static int
-get_string(json_object *obj, const char *key, bool required, bool allow_empty,
-		   size_t maxlen, const char **out, pgr_error *err)
+checked_string(const json_value *obj, const char *key, bool required, bool allow_empty,
+			   size_t maxlen, const char **out, pgr_error *err)
 {
-	json_object *val = NULL;
+	const json_value *val = json_get(obj, key);
 	const char *s;
 	size_t		len;
 
-	if (!json_object_object_get_ex(obj, key, &val) || val == NULL)
+	if (json_type_of(val) == JSON_NULL)
 	{
 		if (required)
 		{
@@ -87,14 +75,12 @@ get_string(json_object *obj, const char *key, bool required, bool allow_empty,
 		*out = NULL;
 		return 0;
 	}
-	if (!json_object_is_type(val, json_type_string))
+	if (!(s = json_string(val, &len)))
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
 					  "secret key \"%s\" must be a string", key);
 		return -1;
 	}
-	s = json_object_get_string(val);
-	len = (size_t) json_object_get_string_len(val);
 	if (strlen(s) != len)
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
@@ -135,28 +121,27 @@ has_control_char(const char *s)
  * null means 5432.
  */
 static int
-get_port(json_object *obj, int *port, pgr_error *err)
+get_port(const json_value *obj, int *port, pgr_error *err)
 {
-	json_object *val = NULL;
+	const json_value *val = json_get(obj, "port");
+	const char *s;
+	size_t		len;
+	int64_t		i;
 	long		v;
 
 	*port = SECRET_DEFAULT_PORT;
-	if (!json_object_object_get_ex(obj, "port", &val) || val == NULL)
+	if (json_type_of(val) == JSON_NULL)
 		return 0;
 
-	if (json_object_is_type(val, json_type_int))
+	if (json_is_integer(val))
 	{
-		int64_t		i = json_object_get_int64(val);
-
-		if (i < 1 || i > 65535)
+		if (!json_int64(val, &i) || i < 1 || i > 65535)
 			goto range;
 		*port = (int) i;
 		return 0;
 	}
-	if (json_object_is_type(val, json_type_string))
+	if ((s = json_string(val, &len)))
 	{
-		const char *s = json_object_get_string(val);
-		size_t		len = (size_t) json_object_get_string_len(val);
 		char	   *end = NULL;
 
 		if (len == 0 || len > 5 || strspn(s, "0123456789") != len)
@@ -185,22 +170,22 @@ range:
 
 /* "ssl": true/false, or the strings "true"/"false" (any case); optional. */
 static int
-get_ssl(json_object *obj, secret_ssl *ssl, pgr_error *err)
+get_ssl(const json_value *obj, secret_ssl *ssl, pgr_error *err)
 {
-	json_object *val = NULL;
+	const json_value *val = json_get(obj, "ssl");
+	const char *s;
+	bool		b;
 
 	*ssl = SECRET_SSL_UNSET;
-	if (!json_object_object_get_ex(obj, "ssl", &val) || val == NULL)
+	if (json_type_of(val) == JSON_NULL)
 		return 0;
-	if (json_object_is_type(val, json_type_boolean))
+	if (json_bool(val, &b))
 	{
-		*ssl = json_object_get_boolean(val) ? SECRET_SSL_TRUE : SECRET_SSL_FALSE;
+		*ssl = b ? SECRET_SSL_TRUE : SECRET_SSL_FALSE;
 		return 0;
 	}
-	if (json_object_is_type(val, json_type_string))
+	if ((s = json_string(val, NULL)))
 	{
-		const char *s = json_object_get_string(val);
-
 		if (strcasecmp(s, "true") == 0)
 		{
 			*ssl = SECRET_SSL_TRUE;
@@ -220,118 +205,33 @@ get_ssl(json_object *obj, secret_ssl *ssl, pgr_error *err)
 	return -1;
 }
 
-/* true when s[0..len) is only JSON whitespace */
+/* Whether two members have the same name (names may hold NUL bytes). */
 static bool
-only_whitespace(const char *s, size_t len)
+same_key(const json_value *a, const json_value *b)
 {
-	for (size_t i = 0; i < len; i++)
-	{
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
-			return false;
-	}
-	return true;
+	size_t		alen,
+				blen;
+	const char *ka = json_key(a, &alen);
+	const char *kb = json_key(b, &blen);
+
+	return alen == blen && memcmp(ka, kb, alen) == 0;
 }
 
-/*
- * Does the JSON string literal body s[0..len) (between the quotes, escapes
- * not yet decoded) spell word, which is plain ASCII? Escapes are decoded:
- * "pass\u0077ord" names the same key as "password".
- */
-static bool
-json_key_equals(const char *s, size_t len, const char *word)
-{
-	size_t		w = 0;
-	size_t		wlen = strlen(word);
-
-	for (size_t i = 0; i < len; i++)
-	{
-		unsigned int c = (unsigned char) s[i];
-
-		if (c == '\\' && i + 1 < len)
-		{
-			c = (unsigned char) s[++i];
-			if (c == 'u')
-			{
-				unsigned int cp = 0;
-
-				if (i + 4 >= len)
-					return false;
-				for (int k = 1; k <= 4; k++)
-				{
-					char		h = s[i + k];
-
-					cp <<= 4;
-					if (h >= '0' && h <= '9')
-						cp |= (unsigned int) (h - '0');
-					else if (h >= 'a' && h <= 'f')
-						cp |= (unsigned int) (h - 'a' + 10);
-					else if (h >= 'A' && h <= 'F')
-						cp |= (unsigned int) (h - 'A' + 10);
-					else
-						return false;
-				}
-				i += 4;
-				c = cp;
-			}
-			else
-				return false;	/* \" \\ \/ \b ...: not in a key word */
-		}
-		if (w >= wlen || c != (unsigned char) word[w])
-			return false;
-		w++;
-	}
-	return w == wlen;
-}
-
-/*
- * How many times does the top-level object of json[0..len) have the key
- * "password"? A scan of the raw text, run before json-c sees it: json-c
- * keeps the last of duplicate keys and frees the earlier values without
- * wiping them, so a secret that repeats "password" is refused before any
- * copy of it is made. Only the first value counts (json-c refuses data
- * after it); malformed input gives some count, and is refused anyway.
- */
+/* How many members of obj are named "password" (escapes decoded). */
 static int
-count_password_keys(const char *json, size_t len)
+count_password_keys(const json_value *obj)
 {
-	int			depth = 0;
-	int			count = 0;
-	size_t		i = 0;
+	int			n = 0;
 
-	while (i < len)
+	for (const json_value *m = json_first(obj); m; m = json_next(m))
 	{
-		char		c = json[i];
+		size_t		len;
+		const char *k = json_key(m, &len);
 
-		if (c == '"')
-		{
-			size_t		start = i + 1;
-			size_t		j = start;
-
-			while (j < len && json[j] != '"')
-				j += json[j] == '\\' ? 2 : 1;
-			if (j >= len)
-				break;			/* unterminated string */
-			i = j + 1;
-			if (depth == 1)
-			{
-				size_t		k = i;
-
-				while (k < len && (json[k] == ' ' || json[k] == '\t' ||
-								   json[k] == '\r' || json[k] == '\n'))
-					k++;
-				if (k < len && json[k] == ':' &&
-					json_key_equals(json + start, j - start, "password"))
-					count++;
-			}
-			continue;
-		}
-		if (c == '{' || c == '[')
-			depth++;
-		else if ((c == '}' || c == ']') && --depth <= 0)
-			break;				/* the end of the first value */
-		i++;
+		if (len == 8 && memcmp(k, "password", 8) == 0)
+			n++;
 	}
-	return count;
+	return n;
 }
 
 /*
@@ -350,22 +250,18 @@ secret_parse(const char *json, pgr_secret **out, pgr_error *err)
 
 /*
  * Parse len bytes of JSON into a new secret and check every known key.
- * Refuses more than SECRET_MAX_JSON_LEN bytes, NUL bytes, a repeated
- * "password" key, anything that is not one well-formed JSON object (strict
- * mode, valid UTF-8, no trailing data), missing required keys, wrong types
- * and unsupported engines.
+ * Refuses more than SECRET_MAX_JSON_LEN bytes, NUL bytes, anything that is
+ * not one well-formed JSON object (json.h), a repeated "password" key,
+ * missing required keys, wrong types and unsupported engines.
  * Messages never quote the input. On success *out is owned by the caller
  * (secret_free()); the caller still owns and wipes json.
  */
 int
 secret_parse_len(const char *json, size_t len, pgr_secret **out, pgr_error *err)
 {
-	json_tokener *tok = NULL;
-	json_object *obj = NULL;
-	json_object *pwobj = NULL;
+	json_doc   *doc = NULL;
 	pgr_secret *s = NULL;
-	const char *password = NULL;
-	int			rc = -1;
+	const json_value *obj;
 
 	if (!json || !out)
 	{
@@ -389,160 +285,81 @@ secret_parse_len(const char *json, size_t len, pgr_secret **out, pgr_error *err)
 		pgr_error_set(err, PGR_ERR_INPUT, NULL, "secret contains a NUL byte");
 		return -1;
 	}
-	if (count_password_keys(json, len) > 1)
+	if (json_parse(json, len, SECRET_MAX_DEPTH, &doc, err) != 0)
+	{
+		pgr_error_prefix(err, "secret is ");
+		return -1;
+	}
+	obj = json_root(doc);
+	if (json_type_of(obj) != JSON_OBJECT)
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL, "secret is not a JSON object");
+		goto fail;
+	}
+	if (count_password_keys(obj) > 1)
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
 					  "secret has more than one \"password\" key");
 		pgr_error_detail(err, "Parsers disagree on which of duplicate keys counts.");
 		pgr_error_hint(err, "Store the secret with a single \"password\" key.");
-		return -1;
-	}
-
-	tok = json_tokener_new_ex(16);
-	if (!tok)
-		goto oom;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-
-	/*
-	 * Grow the tokenizer's scratch buffer once to the input's size, so that
-	 * it is never reallocated (which would leave copies of the password in
-	 * freed memory) and can be wiped in full afterwards.
-	 */
-	if (printbuf_memset(tok->pb, 0, 0, (int) len + 1) < 0)
-		goto oom;
-	printbuf_reset(tok->pb);
-
-	obj = json_tokener_parse_ex(tok, json, (int) len);
-	if (!obj && json_tokener_get_error(tok) == json_tokener_continue)
-	{
-		/*
-		 * A top-level number or literal only ends at a delimiter: hand the
-		 * tokenizer a NUL to say the input is over. (A complete object never
-		 * needs this, so whatever comes back is refused below.)
-		 */
-		obj = json_tokener_parse_ex(tok, "", 1);
-		if (obj || json_tokener_get_error(tok) == json_tokener_success)
-		{
-			pgr_error_set(err, PGR_ERR_INPUT, NULL, "secret is not a JSON object");
-			goto cleanup;
-		}
-	}
-	if (!obj)
-	{
-		enum json_tokener_error jerr = json_tokener_get_error(tok);
-
-		if (jerr == json_tokener_success)
-		{
-			/* the input was the JSON literal null */
-			pgr_error_set(err, PGR_ERR_INPUT, NULL, "secret is not a JSON object");
-		}
-		else if (jerr == json_tokener_continue)
-		{
-			pgr_error_set(err, PGR_ERR_INPUT, NULL, "secret is not valid JSON");
-			pgr_error_detail(err, "The input ends in the middle of a value.");
-		}
-		else
-		{
-			pgr_error_set(err, PGR_ERR_INPUT, NULL, "secret is not valid JSON");
-			pgr_error_detail(err, "json-c: %s at byte %zu.",
-							 json_tokener_error_desc(jerr),
-							 json_tokener_get_parse_end(tok));
-		}
-		goto cleanup;
-	}
-	if (!only_whitespace(json + json_tokener_get_parse_end(tok),
-						 len - json_tokener_get_parse_end(tok)))
-	{
-		pgr_error_set(err, PGR_ERR_INPUT, NULL, "secret is not valid JSON");
-		pgr_error_detail(err, "There is more data after the JSON object.");
-		goto cleanup;
-	}
-	if (!json_object_is_type(obj, json_type_object))
-	{
-		pgr_error_set(err, PGR_ERR_INPUT, NULL, "secret is not a JSON object");
-		goto cleanup;
+		goto fail;
 	}
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		goto oom;
-
-	if (get_string(obj, "engine", true, false, 64, &s->engine, err) < 0)
-		goto cleanup;
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory");
+		goto fail;
+	}
+	if (checked_string(obj, "engine", true, false, 64, &s->engine, err) < 0)
+		goto fail;
 	if (strcmp(s->engine, "postgres") != 0 &&
 		strcmp(s->engine, "aurora-postgresql") != 0)
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
 					  "secret is not for PostgreSQL");
 		pgr_error_detail(err, "Its \"engine\" is not \"postgres\" or \"aurora-postgresql\".");
-		goto cleanup;
+		goto fail;
 	}
-	if (get_string(obj, "host", true, false, SECRET_MAX_HOST_LEN, &s->host, err) < 0)
-		goto cleanup;
+	if (checked_string(obj, "host", true, false, SECRET_MAX_HOST_LEN, &s->host, err) < 0)
+		goto fail;
 	if (has_control_char(s->host) || strchr(s->host, ',') || strchr(s->host, ' '))
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
 					  "secret key \"host\" is not a host name");
 		pgr_error_detail(err, "It must name exactly one host, without spaces, "
 						 "commas or control characters.");
-		goto cleanup;
+		goto fail;
 	}
 	if (get_port(obj, &s->port, err) < 0)
-		goto cleanup;
-	if (get_string(obj, "username", true, false, SECRET_MAX_USERNAME_LEN,
-				   &s->username, err) < 0)
-		goto cleanup;
-	if (get_string(obj, "dbname", false, false, SECRET_MAX_DBNAME_LEN,
-				   &s->dbname, err) < 0)
-		goto cleanup;
+		goto fail;
+	if (checked_string(obj, "username", true, false, SECRET_MAX_USERNAME_LEN,
+					   &s->username, err) < 0)
+		goto fail;
+	if (checked_string(obj, "dbname", false, false, SECRET_MAX_DBNAME_LEN,
+					   &s->dbname, err) < 0)
+		goto fail;
 	if (!s->dbname)
 		s->dbname = SECRET_DEFAULT_DBNAME;
-	if (get_string(obj, "password", true, false, SECRET_MAX_PASSWORD_LEN,
-				   &password, err) < 0)
-		goto cleanup;
-	if (get_string(obj, "masterarn", false, false, 2048, &s->masterarn, err) < 0)
-		goto cleanup;
-	if (get_string(obj, "sslrootcert", false, false, 4096, &s->sslrootcert, err) < 0)
-		goto cleanup;
+	if (checked_string(obj, "password", true, false, SECRET_MAX_PASSWORD_LEN,
+					   &s->password, err) < 0)
+		goto fail;
+	if (checked_string(obj, "masterarn", false, false, 2048, &s->masterarn, err) < 0)
+		goto fail;
+	if (checked_string(obj, "sslrootcert", false, false, 4096, &s->sslrootcert, err) < 0)
+		goto fail;
 	if (get_ssl(obj, &s->ssl, err) < 0)
-		goto cleanup;
+		goto fail;
 
-	s->password = strdup(password);
-	if (!s->password)
-		goto oom;
-	json_object_object_get_ex(obj, "password", &pwobj);
-	wipe_json_string(pwobj);
-
+	s->doc = doc;
 	s->obj = obj;
-	obj = NULL;
 	*out = s;
-	s = NULL;
-	rc = 0;
-	goto cleanup;
+	return 0;
 
-oom:
-	pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory");
-
-cleanup:
-	if (s)
-	{
-		pgr_free_secret(s->password);
-		free(s);
-	}
-	if (obj)
-	{
-		if (json_object_is_type(obj, json_type_object) &&
-			json_object_object_get_ex(obj, "password", &pwobj))
-			wipe_json_string(pwobj);
-		json_object_put(obj);
-	}
-	if (tok)
-	{
-		if (tok->pb && tok->pb->buf)
-			OPENSSL_cleanse(tok->pb->buf, (size_t) tok->pb->size);
-		json_tokener_free(tok);
-	}
-	return rc;
+fail:
+	free(s);
+	json_free(doc);
+	return -1;
 }
 
 /* Wipe the password and release everything; NULL is allowed. */
@@ -551,9 +368,8 @@ secret_free(pgr_secret *s)
 {
 	if (!s)
 		return;
-	pgr_free_secret(s->password);
-	json_object_put(s->obj);
-	OPENSSL_cleanse(s, sizeof(*s));
+	json_free(s->doc);
+	pgr_wipe(s, sizeof(*s));
 	free(s);
 }
 
@@ -626,95 +442,19 @@ secret_same_target(const pgr_secret *a, const pgr_secret *b)
 		a->port == b->port;
 }
 
-/* true when s is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF) */
-static bool
-valid_utf8(const char *s)
-{
-	const unsigned char *p = (const unsigned char *) s;
-
-	while (*p)
-	{
-		unsigned int c = *p;
-		int			n;
-		unsigned int cp;
-
-		if (c < 0x80)
-		{
-			p++;
-			continue;
-		}
-		else if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return false;
-		for (int i = 1; i <= n; i++)
-		{
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-			(n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
-/* Append s as a JSON string literal (quotes included). */
-static bool
-put_json_string(pgr_buf *buf, const char *s)
-{
-	bool		ok = pgr_buf_putc(buf, '"');
-
-	for (const unsigned char *p = (const unsigned char *) s; ok && *p; p++)
-	{
-		switch (*p)
-		{
-			case '"':
-				ok = pgr_buf_puts(buf, "\\\"");
-				break;
-			case '\\':
-				ok = pgr_buf_puts(buf, "\\\\");
-				break;
-			case '\n':
-				ok = pgr_buf_puts(buf, "\\n");
-				break;
-			case '\r':
-				ok = pgr_buf_puts(buf, "\\r");
-				break;
-			case '\t':
-				ok = pgr_buf_puts(buf, "\\t");
-				break;
-			default:
-				if (*p < 0x20)
-					ok = pgr_buf_printf(buf, "\\u%04x", *p);
-				else
-					ok = pgr_buf_putc(buf, (char) *p);
-				break;
-		}
-	}
-	return ok && pgr_buf_putc(buf, '"');
-}
-
 /*
- * Serialize the secret as it was parsed, every key in its original order,
- * with "password" set to new_password. On success *json_out is a malloc'd
- * string the caller owns and releases with pgr_free_secret(). The password
- * member is written by this function into a buffer that is wiped whenever
- * it grows or is freed; the other members go through json-c.
+ * Serialize the secret as it was parsed, every key in its original order
+ * (a repeated key once, at its first place, with its last value, as it was
+ * read), with "password" set to new_password. On success *json_out is a
+ * malloc'd string the caller owns and releases with pgr_free_secret(). It
+ * is written into a buffer that is wiped whenever it grows or is freed.
  */
 int
 secret_with_password(const pgr_secret *s, const char *new_password,
 					 char **json_out, pgr_error *err)
 {
 	pgr_buf		buf;
-	bool		ok = true;
-	bool		first = true;
+	json_writer w;
 	size_t		pwlen;
 	char	   *result;
 
@@ -732,7 +472,7 @@ secret_with_password(const pgr_secret *s, const char *new_password,
 					  SECRET_MAX_PASSWORD_LEN);
 		return -1;
 	}
-	if (!valid_utf8(new_password))
+	if (!json_is_utf8(new_password, pwlen))
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
 					  "new password is not valid UTF-8");
@@ -740,26 +480,31 @@ secret_with_password(const pgr_secret *s, const char *new_password,
 	}
 
 	pgr_buf_init(&buf, SECRET_MAX_JSON_LEN);
-	ok = pgr_buf_putc(&buf, '{');
-	json_object_object_foreach(s->obj, key, val)
+	json_writer_init(&w, &buf, false);
+	json_write_begin_object(&w);
+	for (const json_value *m = json_first(s->obj); m; m = json_next(m))
 	{
-		if (!ok)
-			break;
-		if (!first)
-			ok = pgr_buf_putc(&buf, ',');
-		first = false;
-		ok = ok && put_json_string(&buf, key) && pgr_buf_putc(&buf, ':');
-		if (!ok)
-			break;
-		if (strcmp(key, "password") == 0)
-			ok = put_json_string(&buf, new_password);
+		const json_value *value = m;
+		size_t		keylen;
+		const char *key = json_key(m, &keylen);
+		bool		repeated = false;
+
+		for (const json_value *e = json_first(s->obj); e != m; e = json_next(e))
+			if (same_key(e, m))
+				repeated = true;
+		if (repeated)
+			continue;
+		for (const json_value *l = json_next(m); l; l = json_next(l))
+			if (same_key(l, m))
+				value = l;
+		json_write_key_len(&w, key, keylen);
+		if (keylen == 8 && memcmp(key, "password", 8) == 0)
+			json_write_string(&w, new_password);
 		else
-			ok = pgr_buf_puts(&buf, json_object_to_json_string_ext(val,
-																   JSON_C_TO_STRING_PLAIN |
-																   JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_write_value(&w, value);
 	}
-	ok = ok && pgr_buf_putc(&buf, '}');
-	if (!ok)
+	json_write_end_object(&w);
+	if (!json_writer_ok(&w))
 	{
 		if (buf.overflow)
 		{
@@ -967,9 +712,9 @@ secret_generate_password(const pgr_password_rules *rules, char **out,
 cleanup:
 	if (pw)
 	{
-		OPENSSL_cleanse(pw, (size_t) rules->length + 1);
+		pgr_wipe(pw, (size_t) rules->length + 1);
 		free(pw);
 	}
-	OPENSSL_cleanse(&pool, sizeof(pool));
+	pgr_wipe(&pool, sizeof(pool));
 	return rc;
 }

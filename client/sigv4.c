@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -476,9 +475,9 @@ signing_key(const char *secret, const char *date8, const char *region,
 		hmac_sha256(kregion, sizeof(kregion), service, strlen(service), kservice) &&
 		hmac_sha256(kservice, sizeof(kservice), "aws4_request", 12, key);
 	pgr_buf_free(&k0);
-	OPENSSL_cleanse(kdate, sizeof(kdate));
-	OPENSSL_cleanse(kregion, sizeof(kregion));
-	OPENSSL_cleanse(kservice, sizeof(kservice));
+	pgr_wipe(kdate, sizeof(kdate));
+	pgr_wipe(kregion, sizeof(kregion));
+	pgr_wipe(kservice, sizeof(kservice));
 	return ok;
 }
 
@@ -581,8 +580,8 @@ sigv4_sign(const sigv4_request *req, const sigv4_credentials *cred,
 oom:
 	pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory while signing a request");
 done:
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(sig, sizeof(sig));
+	pgr_wipe(key, sizeof(key));
+	pgr_wipe(sig, sizeof(sig));
 	pgr_buf_free(&creq);
 	pgr_buf_free(&headers);
 	pgr_buf_free(&signedh);

@@ -5,10 +5,11 @@
 #
 # The zip's root holds "bootstrap" (BINARY, stripped: Lambda's provided.al2023
 # runtime executes it) and lib/ with every shared library BINARY loads, direct
-# or not, except glibc's own: Amazon Linux 2023 ships glibc 2.34 and a copy
-# built for another glibc must never be loaded over the system one. BINARY
-# must find lib/ by itself (client.mk links it with DT_RPATH=$ORIGIN/lib); this
-# script checks that it does, with the host's library directories in the way.
+# (libpq, libcurl, OpenSSL) or not, except glibc's own: Amazon Linux 2023 ships
+# glibc 2.34 and a copy built for another glibc must never be loaded over the
+# system one. (libexpat is in BINARY itself: client/client.mk says why.) BINARY must find lib/ by itself (client.mk links
+# it with DT_RPATH=$ORIGIN/lib); this script checks that it does, with the
+# host's library directories in the way.
 set -euo pipefail
 
 if [ "$#" -ne 2 ]; then

@@ -3,7 +3,7 @@
  * audit.c
  *	  The hash-chained, append-only audit log: every insert into
  *	  rotate.audit_log, the append-only trigger, and the trigger that
- *	  audits changes to rotate.managed_role.
+ *	  audits changes to rotate.managed_role (and marks its roles).
  *
  * The chain
  * ---------
@@ -28,10 +28,12 @@
  * The SQL function rotate.audit_row_hash(rotate.audit_log) computes the
  * same thing with sha256(); rotate.verify_audit_log() uses it, so the SQL
  * side is an independent check of the C side (and a SQL-only flavour can
- * write rows the C flavour verifies, and vice versa).
+ * write rows the C flavour verifies, and vice versa).  audit_fields below
+ * lists the fields between logged_at and prev_hash once, for the writer,
+ * the secret check and the pending records (audit_pending.c).
  *
  * Ids come from rotate.audit_log_id_seq but are never below the tip's id
- * plus one (see audit_append).
+ * plus one (see audit_chain_row).
  *
  * Why the chain cannot fork: every writer takes a SHARE ROW EXCLUSIVE lock
  * on rotate.audit_log (self-conflicting, and conflicting with plain
@@ -41,6 +43,17 @@
  * is read with the latest snapshot, not the transaction's, so a
  * REPEATABLE READ transaction also chains onto rows committed after it
  * began (for instance a "denied" row the audit writer committed for it).
+ *
+ * The one writer
+ * --------------
+ * audit_chain_row() is the only code that inserts a row.  It refuses any
+ * field that holds a password hash or SCRAM keys (without quoting it), and
+ * reads the row back after the INSERT: a trigger, rule or policy that
+ * dropped or changed it makes the append fail instead of returning an id
+ * that was never stored.  Under the chain lock, before its own row, every
+ * append first chains what is waiting: refusals kept on disk
+ * (audit_pending.c) and refusals that were only counted
+ * (rotate.unrecorded_refusal_seq, see record_unrecorded_refusals).
  *
  * Rows are written through SPI with $n parameters, as the extension
  * owner, with fully qualified names; nothing a caller controls is ever
@@ -52,9 +65,11 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <sys/socket.h>
 #include <netdb.h>
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
@@ -68,6 +83,7 @@
 #include "miscadmin.h"
 #include "pgtime.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
@@ -84,12 +100,29 @@
 #define GENESIS_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
+/* id, logged_at, the AuditEvent's fields, prev_hash, row_hash */
+#define CANON_NFIELDS	(AUDIT_NFIELDS + 3)
+#define ROW_NCOLUMNS	(AUDIT_NFIELDS + 4)
+
 PG_FUNCTION_INFO_V1(pg_rotate_audit_log_append_only);
 PG_FUNCTION_INFO_V1(pg_rotate_managed_role_audit);
+
+const AuditField audit_fields[AUDIT_NFIELDS] = {
+	{"actor", offsetof(AuditEvent, actor), NAMEOID},
+	{"target", offsetof(AuditEvent, target), NAMEOID},
+	{"event", offsetof(AuditEvent, event), TEXTOID},
+	{"secret_id", offsetof(AuditEvent, secret_id), TEXTOID},
+	{"version_id", offsetof(AuditEvent, version_id), TEXTOID},
+	{"client_addr", offsetof(AuditEvent, client_addr), INETOID},
+	{"application_name", offsetof(AuditEvent, application_name), TEXTOID},
+	{"detail", offsetof(AuditEvent, detail), JSONBOID},
+};
 
 /* Plans kept for the life of the backend (re-planned by the plan cache). */
 static SPIPlanPtr tip_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr reread_plan = NULL;
+static SPIPlanPtr unrecorded_plan = NULL;
 
 /*
  * client_addr_text
@@ -136,6 +169,90 @@ audit_event_init(AuditEvent *ev, const char *event, const char *target)
 	ev->detail = NULL;
 }
 
+/* Are the n bytes at s base64 characters? */
+static bool
+all_base64(const char *s, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (!(isalnum(c) || c == '+' || c == '/'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * holds_secret
+ *		Does s contain, in any letter case, a SCRAM-SHA-256 verifier's
+ *		prefix ("scram-sha-256$"), an MD5 password hash ("md5" and 32 hex
+ *		digits) or a SCRAM key pair (two 32-byte base64 keys around a
+ *		colon, as in "<StoredKey>:<ServerKey>")?  The SQL-only flavour's
+ *		rotate.audit_secret_field() applies the same three patterns.
+ */
+static bool
+holds_secret(const char *s)
+{
+	const char *p;
+	size_t		len = strlen(s);
+
+	for (p = s; *p != '\0'; p++)
+	{
+		size_t		left = len - (p - s);
+
+		if (left >= 14 && pg_strncasecmp(p, "scram-sha-256$", 14) == 0)
+			return true;
+		if (left >= 35 && pg_strncasecmp(p, "md5", 3) == 0 &&
+			strspn(p + 3, "0123456789abcdefABCDEF") >= 32)
+			return true;
+		/* <43 base64>=:<43 base64>= with p at the colon */
+		if (*p == ':' && p - s >= 44 && left >= 45 && p[-1] == '=' &&
+			all_base64(p - 44, 43) && all_base64(p + 1, 43) && p[44] == '=')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * audit_secret_field
+ *		The name of the first field of ev that holds a password hash or
+ *		SCRAM keys (see holds_secret), or NULL.  Callers report the field,
+ *		never its value.
+ */
+const char *
+audit_secret_field(const AuditEvent *ev)
+{
+	int			i;
+
+	for (i = 0; i < AUDIT_NFIELDS; i++)
+	{
+		const char *value = audit_field_get(ev, i);
+
+		if (value != NULL && holds_secret(value))
+			return audit_fields[i].name;
+	}
+	return NULL;
+}
+
+/*
+ * audit_secret_denial
+ *		Fill *d with the refusal of a row whose field holds a password hash
+ *		or SCRAM keys.  It names the field, never its value.
+ */
+void
+audit_secret_denial(const char *field, PolicyDenial *d)
+{
+	d->sqlerrcode = ERRCODE_INVALID_PARAMETER_VALUE;
+	d->reason = "secret_in_field";
+	d->message = psprintf("audit field \"%s\" must not contain a password verifier",
+						  field);
+	d->detail = pstrdup("rotate.audit_log never stores a SCRAM-SHA-256 verifier, SCRAM keys or an MD5 password hash, in any letter case.");
+	d->hint = NULL;
+}
+
 /*
  * audit_json_object
  *		A JSON object from npairs key/value string pairs (pairs[2i] is a
@@ -179,12 +296,12 @@ canon_field(StringInfo buf, const char *value)
 }
 
 /*
- * canon_timestamp
- *		logged_at as the canonical serialization wants it, in UTC with
- *		microseconds.  palloc'd.
+ * audit_timestamp_text
+ *		A timestamp as the canonical serialization writes logged_at: UTC
+ *		with microseconds.  palloc'd.
  */
-static char *
-canon_timestamp(TimestampTz ts)
+char *
+audit_timestamp_text(TimestampTz ts)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
@@ -204,7 +321,7 @@ canon_timestamp(TimestampTz ts)
  *		forms.  Returns 64 lowercase hex digits, palloc'd.
  */
 static char *
-audit_row_hash(const char *const fields[11])
+audit_row_hash(const char *const fields[CANON_NFIELDS])
 {
 	StringInfoData buf;
 	char	   *utf8;
@@ -216,7 +333,7 @@ audit_row_hash(const char *const fields[11])
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "pg_rotate.audit.v1\n");
-	for (i = 0; i < 11; i++)
+	for (i = 0; i < CANON_NFIELDS; i++)
 		canon_field(&buf, fields[i]);
 
 	utf8 = pg_server_to_any(buf.data, buf.len, PG_UTF8);
@@ -232,129 +349,186 @@ audit_row_hash(const char *const fields[11])
 	return hex;
 }
 
-/* Prepare and keep the two statements the writer needs. */
+/*
+ * prepare_plans
+ *		The statements the writer needs.  The column lists of the INSERT
+ *		and of the re-read come from audit_fields.
+ */
 static void
 prepare_plans(void)
 {
+	StringInfoData cols;
+	StringInfoData params;
+	Oid			types[ROW_NCOLUMNS];
+	int			i;
+
 	if (tip_plan == NULL)
-	{
-		SPIPlanPtr	plan;
+		tip_plan = rotate_keep_plan("SELECT row_hash, id FROM rotate.audit_log"
+									" ORDER BY id DESC LIMIT 1", 0, NULL);
+	if (insert_plan != NULL && reread_plan != NULL)
+		return;
 
-		plan = SPI_prepare("SELECT row_hash, id FROM rotate.audit_log"
-						   " ORDER BY id DESC LIMIT 1", 0, NULL);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		tip_plan = plan;
-	}
-	if (insert_plan == NULL)
+	initStringInfo(&cols);
+	initStringInfo(&params);
+	appendStringInfoString(&cols, "id, logged_at");
+	appendStringInfoString(&params, "$1, $2");
+	types[0] = INT8OID;
+	types[1] = TIMESTAMPTZOID;
+	for (i = 0; i < AUDIT_NFIELDS; i++)
 	{
-		Oid			types[12] = {INT8OID, TIMESTAMPTZOID, NAMEOID, NAMEOID,
-			TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID, JSONBOID,
-		TEXTOID, TEXTOID};
-		SPIPlanPtr	plan;
-
-		plan = SPI_prepare("INSERT INTO rotate.audit_log (id, logged_at, actor,"
-						   " target, event, secret_id, version_id, client_addr,"
-						   " application_name, detail, prev_hash, row_hash)"
-						   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-						   " $11, $12)", 12, types);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		insert_plan = plan;
+		appendStringInfo(&cols, ", %s", quote_identifier(audit_fields[i].name));
+		appendStringInfo(&params, ", $%d", i + 3);
+		types[i + 2] = audit_fields[i].type;
 	}
-}
+	appendStringInfoString(&cols, ", prev_hash, row_hash");
+	appendStringInfo(&params, ", $%d, $%d", AUDIT_NFIELDS + 3, AUDIT_NFIELDS + 4);
+	types[AUDIT_NFIELDS + 2] = TEXTOID;
+	types[AUDIT_NFIELDS + 3] = TEXTOID;
 
-/* A text Datum, or (Datum) 0 with nulls[i] = 'n' for NULL. */
-static Datum
-text_or_null(const char *s, char *nulls, int i)
-{
-	if (s == NULL)
-	{
-		nulls[i] = 'n';
-		return (Datum) 0;
-	}
-	nulls[i] = ' ';
-	return CStringGetTextDatum(s);
-}
-
-/* A name Datum, or (Datum) 0 with nulls[i] = 'n' for NULL. */
-static Datum
-name_or_null(const char *s, char *nulls, int i)
-{
-	if (s == NULL)
-	{
-		nulls[i] = 'n';
-		return (Datum) 0;
-	}
-	nulls[i] = ' ';
-	return DirectFunctionCall1(namein, CStringGetDatum(s));
+	insert_plan = rotate_keep_plan(psprintf("INSERT INTO rotate.audit_log (%s)"
+											" VALUES (%s)",
+											cols.data, params.data),
+								   ROW_NCOLUMNS, types);
+	reread_plan = rotate_keep_plan(psprintf("SELECT %s FROM rotate.audit_log"
+											" WHERE id OPERATOR(pg_catalog.=) $1",
+											cols.data),
+								   1, types);
 }
 
 /*
- * audit_append
- *		Chain *ev onto rotate.audit_log in the current transaction and
- *		return the new row's id.
- *
- * Runs as the owner of rotate.audit_log, whatever the current user is, so
- * neither callers nor triggers need privileges on it.  The chain lock is
- * held until the transaction ends (see the file header).  Scratch memory
- * lives in a short-lived context.
+ * field_datum
+ *		The value of field i of ev for the INSERT, and in *canon its text
+ *		as the serialization hashes it (inet and jsonb normalized as their
+ *		output functions write them; NULL detail is '{}').
+ */
+static Datum
+field_datum(const AuditEvent *ev, int i, bool *isnull, const char **canon)
+{
+	const char *value = audit_field_get(ev, i);
+	Datum		d;
+
+	if (value == NULL && audit_fields[i].type == JSONBOID)
+		value = "{}";
+	*isnull = (value == NULL);
+	*canon = NULL;
+	if (value == NULL)
+		return (Datum) 0;
+
+	switch (audit_fields[i].type)
+	{
+		case NAMEOID:
+			d = DirectFunctionCall1(namein, CStringGetDatum(value));
+			*canon = pstrdup(NameStr(*DatumGetName(d)));
+			return d;
+		case INETOID:
+			d = DirectFunctionCall1(inet_in, CStringGetDatum(value));
+			*canon = TextDatumGetCString(DirectFunctionCall1(network_show, d));
+			return d;
+		case JSONBOID:
+			d = DirectFunctionCall1(jsonb_in, CStringGetDatum(value));
+			*canon = DatumGetCString(DirectFunctionCall1(jsonb_out, d));
+			return d;
+		default:
+			*canon = value;
+			return CStringGetTextDatum(value);
+	}
+}
+
+/*
+ * stored_row_hash
+ *		Read row id back (after the INSERT) and return the hash of what is
+ *		stored, and in *stored_hash the row_hash column; NULL when no such
+ *		row is visible.
+ */
+static char *
+stored_row_hash(int64 id, char **stored_hash)
+{
+	const char *canon[CANON_NFIELDS];
+	Datum		values[1];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	int			rc;
+	int			i;
+
+	values[0] = Int64GetDatum(id);
+	rc = SPI_execute_plan(reread_plan, values, NULL, false, 2);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read back the row of rotate.audit_log: %s",
+			 SPI_result_code_string(rc));
+	if (SPI_processed != 1)
+		return NULL;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+
+	canon[0] = psprintf(INT64_FORMAT,
+						DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
+	canon[1] = audit_timestamp_text(DatumGetTimestampTz(SPI_getbinval(tup, desc, 2,
+																	  &isnull)));
+	for (i = 0; i < AUDIT_NFIELDS + 1; i++)
+	{
+		int			col = i + 3;
+
+		if (i < AUDIT_NFIELDS && audit_fields[i].type == INETOID)
+		{
+			Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+			canon[i + 2] = isnull ? NULL :
+				TextDatumGetCString(DirectFunctionCall1(network_show, d));
+		}
+		else
+			canon[i + 2] = SPI_getvalue(tup, desc, col);	/* NULL if null */
+	}
+	*stored_hash = SPI_getvalue(tup, desc, ROW_NCOLUMNS);
+	return audit_row_hash(canon);
+}
+
+/*
+ * audit_chain_row
+ *		Chain one row onto rotate.audit_log and return its id: the one
+ *		writer (see the file header).  The caller holds the chain lock, is
+ *		connected to SPI and runs as the log's owner (chain_section).
  */
 int64
-audit_append(const AuditEvent *ev)
+audit_chain_row(const RotateObjects *objs, const AuditEvent *ev)
 {
-	RotateObjects objs;
-	MemoryContext scratch;
-	MemoryContext oldcxt;
-	Oid			save_userid;
-	int			save_sec_context;
-	int64		id;
-	TimestampTz now;
-	Datum		detail_jsonb;
-	Datum		addr_inet = (Datum) 0;
-	const char *fields[11];
+	const char *secret_field = audit_secret_field(ev);
+	const char *canon[CANON_NFIELDS];
+	Datum		values[ROW_NCOLUMNS];
+	char		nulls[ROW_NCOLUMNS];
 	const char *prev_hash;
 	char	   *row_hash;
-	Datum		values[12];
-	char		nulls[12];
+	char	   *stored_hash = NULL;
+	char	   *stored;
+	TimestampTz now;
+	int64		id;
 	int			rc;
+	int			i;
 
-	rotate_require_objects(&objs);
-
-	scratch = AllocSetContextCreate(CurrentMemoryContext,
-									"pg_rotate audit row",
-									ALLOCSET_SMALL_SIZES);
-	oldcxt = MemoryContextSwitchTo(scratch);
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(objs.owner,
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-
-	/* Normalize the inputs first: their text forms are what gets hashed. */
-	detail_jsonb = DirectFunctionCall1(jsonb_in,
-									   CStringGetDatum(ev->detail ? ev->detail : "{}"));
-	fields[9] = DatumGetCString(DirectFunctionCall1(jsonb_out, detail_jsonb));
-	fields[7] = NULL;
-	if (ev->client_addr != NULL)
+	if (secret_field != NULL)
 	{
-		addr_inet = DirectFunctionCall1(inet_in,
-										CStringGetDatum(ev->client_addr));
-		fields[7] = TextDatumGetCString(DirectFunctionCall1(network_show,
-															addr_inet));
+		PolicyDenial d;
+
+		audit_secret_denial(secret_field, &d);
+		ereport(ERROR,
+				(errcode(d.sqlerrcode),
+				 errhidestmt(true),
+				 errmsg_internal("%s", d.message),
+				 errdetail_internal("%s", d.detail)));
 	}
 
-	/* The chain lock, then the id, then the tip: see the file header. */
-	LockRelationOid(objs.audit_log, ShareRowExclusiveLock);
-	id = nextval_internal(objs.audit_seq, false);
-	now = GetCurrentTimestamp();
+	/* Normalize the inputs first: their text forms are what gets hashed. */
+	for (i = 0; i < AUDIT_NFIELDS; i++)
+	{
+		bool		isnull;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	prepare_plans();
+		values[i + 2] = field_datum(ev, i, &isnull, &canon[i + 2]);
+		nulls[i + 2] = isnull ? 'n' : ' ';
+	}
+
+	/* The id, then the tip (the chain lock is held: see the file header). */
+	id = nextval_internal(objs->audit_seq, false);
+	now = GetCurrentTimestamp();
 
 	CommandCounterIncrement();
 	rc = SPI_execute_snapshot(tip_plan, NULL, NULL, GetLatestSnapshot(),
@@ -362,9 +536,8 @@ audit_append(const AuditEvent *ev)
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the tip of rotate.audit_log: %s",
 			 SPI_result_code_string(rc));
-	if (SPI_processed == 0)
-		prev_hash = GENESIS_HASH;
-	else
+	prev_hash = GENESIS_HASH;
+	if (SPI_processed > 0)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -372,7 +545,8 @@ audit_append(const AuditEvent *ev)
 		bool		isnull;
 		int64		tip_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 
-		prev_hash = tip ? MemoryContextStrdup(scratch, tip) : GENESIS_HASH;
+		if (tip != NULL)
+			prev_hash = tip;
 
 		/*
 		 * The sequence is behind the table when rows were loaded without it
@@ -383,53 +557,158 @@ audit_append(const AuditEvent *ev)
 		if (!isnull && id <= tip_id)
 		{
 			id = tip_id + 1;
-			DirectFunctionCall2(setval_oid, ObjectIdGetDatum(objs.audit_seq),
+			DirectFunctionCall2(setval_oid, ObjectIdGetDatum(objs->audit_seq),
 								Int64GetDatum(id));
 		}
 	}
 
-	fields[0] = psprintf(INT64_FORMAT, id);
-	fields[1] = canon_timestamp(now);
-	fields[2] = ev->actor;
-	fields[3] = ev->target;
-	fields[4] = ev->event;
-	fields[5] = ev->secret_id;
-	fields[6] = ev->version_id;
-	/* fields[7]: client_addr, above */
-	fields[8] = ev->application_name;
-	/* fields[9]: detail, above */
-	fields[10] = prev_hash;
-	row_hash = audit_row_hash(fields);
+	canon[0] = psprintf(INT64_FORMAT, id);
+	canon[1] = audit_timestamp_text(now);
+	canon[CANON_NFIELDS - 1] = prev_hash;
+	row_hash = audit_row_hash(canon);
 
 	values[0] = Int64GetDatum(id);
-	nulls[0] = ' ';
 	values[1] = TimestampTzGetDatum(now);
-	nulls[1] = ' ';
-	values[2] = name_or_null(ev->actor, nulls, 2);
-	values[3] = name_or_null(ev->target, nulls, 3);
-	values[4] = text_or_null(ev->event, nulls, 4);
-	values[5] = text_or_null(ev->secret_id, nulls, 5);
-	values[6] = text_or_null(ev->version_id, nulls, 6);
-	values[7] = addr_inet;
-	nulls[7] = ev->client_addr ? ' ' : 'n';
-	values[8] = text_or_null(ev->application_name, nulls, 8);
-	values[9] = detail_jsonb;
-	nulls[9] = ' ';
-	values[10] = CStringGetTextDatum(prev_hash);
-	nulls[10] = ' ';
-	values[11] = CStringGetTextDatum(row_hash);
-	nulls[11] = ' ';
+	values[ROW_NCOLUMNS - 2] = CStringGetTextDatum(prev_hash);
+	values[ROW_NCOLUMNS - 1] = CStringGetTextDatum(row_hash);
+	nulls[0] = nulls[1] = nulls[ROW_NCOLUMNS - 2] = nulls[ROW_NCOLUMNS - 1] = ' ';
 
 	rc = SPI_execute_plan(insert_plan, values, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into rotate.audit_log: %s",
 			 SPI_result_code_string(rc));
 
+	/*
+	 * The row must be there, exactly as written: a BEFORE trigger returning
+	 * NULL, a rule or a policy would otherwise make us report an id that
+	 * was never stored, or a row other than the one we hashed.
+	 */
+	stored = (SPI_processed == 1) ? stored_row_hash(id, &stored_hash) : NULL;
+	if (stored == NULL || strcmp(stored, row_hash) != 0 ||
+		stored_hash == NULL || strcmp(stored_hash, row_hash) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("audit row was not stored in rotate.audit_log as written"),
+				 errdetail("A trigger, rule or policy on rotate.audit_log dropped or changed the row: the log has been tampered with."),
+				 errhint("Remove what was added to rotate.audit_log, then check it with rotate.verify_audit_log().")));
+	return id;
+}
+
+/*
+ * record_unrecorded_refusals
+ *		Chain a "refusals_unrecorded" row when rotate.unrecorded_refusal_seq
+ *		has moved since the last such row.  Each refusal whose own row
+ *		could not be written (the SQL-only flavour's, and the C flavour's
+ *		when its pending record could not be saved) called nextval(), which
+ *		survives the refusal's rollback; the row says how many (count) and
+ *		up to which value of the counter (through).  A negative count means
+ *		the counter was set back.  Before version 1.1 there is no counter.
+ */
+static void
+record_unrecorded_refusals(const RotateObjects *objs)
+{
+	AuditEvent	ev;
+	HeapTuple	tup;
+	bool		isnull;
+	int64		counted;
+	int64		recorded;
+	int			rc;
+
+	if (!OidIsValid(objs->refusal_seq))
+		return;
+	if (unrecorded_plan == NULL)
+		unrecorded_plan = rotate_keep_plan(
+			"SELECT CASE WHEN s.is_called THEN s.last_value ELSE 0 END,"
+			" coalesce((SELECT (a.detail OPERATOR(pg_catalog.->>) 'through')::pg_catalog.int8"
+			"            FROM rotate.audit_log a"
+			"           WHERE a.event OPERATOR(pg_catalog.=) 'refusals_unrecorded'"
+			"           ORDER BY a.id DESC LIMIT 1), 0)"
+			" FROM rotate.unrecorded_refusal_seq s", 0, NULL);
+	rc = SPI_execute_snapshot(unrecorded_plan, NULL, NULL, GetLatestSnapshot(),
+							  InvalidSnapshot, true, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read rotate.unrecorded_refusal_seq: %s",
+			 SPI_result_code_string(rc));
+	tup = SPI_tuptable->vals[0];
+	counted = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+	recorded = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+	if (counted == recorded)
+		return;
+
+	audit_event_init(&ev, "refusals_unrecorded", NULL);
+	ev.detail = psprintf("{\"count\": " INT64_FORMAT ", \"through\": " INT64_FORMAT "}",
+						 counted - recorded, counted);
+	(void) audit_chain_row(objs, &ev);
+}
+
+/*
+ * chain_section
+ *		Take the chain lock as the log's owner, chain what is waiting
+ *		(pending and counted refusals), then ev if it is not NULL; return
+ *		ev's id (0 without ev).  Scratch memory lives in a short-lived
+ *		context; the lock is held until the transaction ends.
+ */
+static int64
+chain_section(const AuditEvent *ev)
+{
+	RotateObjects objs;
+	MemoryContext scratch;
+	MemoryContext oldcxt;
+	Oid			save_userid;
+	int			save_sec_context;
+	int64		id = 0;
+
+	rotate_require_objects(&objs);
+
+	scratch = AllocSetContextCreate(CurrentMemoryContext,
+									"pg_rotate audit row",
+									ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(scratch);
+
+	/* an error aborts the transaction, which restores the user id */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(objs.owner,
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+
+	LockRelationOid(objs.audit_log, ShareRowExclusiveLock);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	prepare_plans();
+
+	audit_pending_flush(&objs);
+	record_unrecorded_refusals(&objs);
+	if (ev != NULL)
+		id = audit_chain_row(&objs, ev);
+
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(scratch);
 	return id;
+}
+
+/*
+ * audit_append
+ *		Chain *ev onto rotate.audit_log in the current transaction and
+ *		return the new row's id.  Runs as the owner of rotate.audit_log,
+ *		whatever the current user is, so neither callers nor triggers need
+ *		privileges on it.
+ */
+int64
+audit_append(const AuditEvent *ev)
+{
+	return chain_section(ev);
+}
+
+/*
+ * audit_flush
+ *		Chain what is waiting (refusals kept on disk or only counted) in
+ *		the current transaction: the audit writer's job.
+ */
+void
+audit_flush(void)
+{
+	(void) chain_section(NULL);
 }
 
 /*
@@ -469,12 +748,39 @@ pg_rotate_audit_log_append_only(PG_FUNCTION_ARGS)
 }
 
 /*
+ * entry_role
+ *		The role an allow-list entry is about: its role_oid (1.1 tables),
+ *		or in a 1.0 database, which has none, the role its name names now,
+ *		checked as 1.1's BEFORE trigger would check it when checked is
+ *		true (a new or renamed entry).  InvalidOid when there is none.
+ */
+static Oid
+entry_role(HeapTuple tuple, TupleDesc tupdesc, int fno_name, int fno_oid,
+		   bool checked)
+{
+	bool		isnull;
+	Datum		value;
+	char	   *name;
+
+	if (fno_oid > 0)
+	{
+		value = heap_getattr(tuple, fno_oid, tupdesc, &isnull);
+		return isnull ? InvalidOid : DatumGetObjectId(value);
+	}
+	name = SPI_getvalue(tuple, tupdesc, fno_name);
+	if (checked)
+		return managed_role_check_entry(name);
+	return get_role_oid(name, true);
+}
+
+/*
  * pg_rotate_managed_role_audit
  *		AFTER INSERT/UPDATE/DELETE (row) and AFTER TRUNCATE (statement)
  *		trigger on rotate.managed_role: records role_added, role_changed
  *		and role_removed rows in the audit log, in the same transaction,
- *		and sets or clears the roles' cluster-wide mark (role_mark.c).
- *		TRUNCATE sees no rows, so it leaves the marks.
+ *		and sets or clears the roles' marks for this database (role_mark.c).
+ *		An UPDATE marks the entry's role again, even under the same name:
+ *		that is how a superuser restores a missing mark.
  */
 Datum
 pg_rotate_managed_role_audit(PG_FUNCTION_ARGS)
@@ -484,6 +790,7 @@ pg_rotate_managed_role_audit(PG_FUNCTION_ARGS)
 	AuditEvent	ev;
 	int			fno_name;
 	int			fno_note;
+	int			fno_oid;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -493,6 +800,7 @@ pg_rotate_managed_role_audit(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 	{
+		role_mark_clear_database();
 		audit_event_init(&ev, "role_removed", NULL);
 		ev.detail = "{\"truncate\": true}";
 		audit_append(&ev);
@@ -502,43 +810,52 @@ pg_rotate_managed_role_audit(PG_FUNCTION_ARGS)
 	tupdesc = trigdata->tg_relation->rd_att;
 	fno_name = SPI_fnumber(tupdesc, "role_name");
 	fno_note = SPI_fnumber(tupdesc, "note");
+	fno_oid = SPI_fnumber(tupdesc, "role_oid");	/* none in 1.0's table */
 	if (fno_name <= 0 || fno_note <= 0)
 		elog(ERROR, "rotate.managed_role lacks role_name or note");
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		const char *pairs[2];
+		HeapTuple	new = trigdata->tg_trigtuple;
 
 		pairs[0] = "note";
-		pairs[1] = SPI_getvalue(trigdata->tg_trigtuple, tupdesc, fno_note);
+		pairs[1] = SPI_getvalue(new, tupdesc, fno_note);
 		audit_event_init(&ev, "role_added",
-						 SPI_getvalue(trigdata->tg_trigtuple, tupdesc, fno_name));
+						 SPI_getvalue(new, tupdesc, fno_name));
 		ev.detail = audit_json_object(1, pairs);
-		role_mark_set(ev.target, true);
+		role_mark_set(entry_role(new, tupdesc, fno_name, fno_oid, true), true);
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
 		const char *pairs[4];
+		HeapTuple	old = trigdata->tg_trigtuple;
+		HeapTuple	new = trigdata->tg_newtuple;
+		Oid			old_role;
+		Oid			new_role;
 
 		pairs[0] = "old_role_name";
-		pairs[1] = SPI_getvalue(trigdata->tg_trigtuple, tupdesc, fno_name);
+		pairs[1] = SPI_getvalue(old, tupdesc, fno_name);
 		pairs[2] = "note";
-		pairs[3] = SPI_getvalue(trigdata->tg_newtuple, tupdesc, fno_note);
+		pairs[3] = SPI_getvalue(new, tupdesc, fno_note);
 		audit_event_init(&ev, "role_changed",
-						 SPI_getvalue(trigdata->tg_newtuple, tupdesc, fno_name));
+						 SPI_getvalue(new, tupdesc, fno_name));
 		ev.detail = audit_json_object(2, pairs);
-		if (strcmp(pairs[1], ev.target) != 0)
-		{
-			role_mark_set(pairs[1], false);
-			role_mark_set(ev.target, true);
-		}
+		old_role = entry_role(old, tupdesc, fno_name, fno_oid, false);
+		new_role = entry_role(new, tupdesc, fno_name, fno_oid, true);
+		if (OidIsValid(old_role) && old_role != new_role)
+			role_mark_set(old_role, false);
+		role_mark_set(new_role, true);
 	}
 	else
 	{
-		audit_event_init(&ev, "role_removed",
-						 SPI_getvalue(trigdata->tg_trigtuple, tupdesc, fno_name));
+		HeapTuple	old = trigdata->tg_trigtuple;
+		Oid			old_role = entry_role(old, tupdesc, fno_name, fno_oid, false);
+
+		audit_event_init(&ev, "role_removed", SPI_getvalue(old, tupdesc, fno_name));
 		ev.detail = "{}";
-		role_mark_set(ev.target, false);
+		if (OidIsValid(old_role))
+			role_mark_set(old_role, false);
 	}
 	audit_append(&ev);
 	PG_RETURN_POINTER(NULL);

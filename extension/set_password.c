@@ -20,7 +20,9 @@
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "commands/user.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -80,6 +82,71 @@ deny_null_argument(const char *function, const AuditEvent *ev,
 	d.detail = NULL;
 	d.hint = NULL;
 	policy_deny(function, ev, &d);
+}
+
+/*
+ * deny_secret_fields
+ *		Deny a call whose audit row would hold a password hash or SCRAM
+ *		keys in any field (audit.c, audit_secret_field), before any check
+ *		that quotes a value: neither the ERROR nor the "denied" row (whose
+ *		offending fields are redacted) carries the value.
+ */
+static void
+deny_secret_fields(const char *function, const AuditEvent *ev)
+{
+	const char *field = audit_secret_field(ev);
+	PolicyDenial d;
+
+	if (field == NULL)
+		return;
+	audit_secret_denial(field, &d);
+	policy_deny(function, ev, &d);
+}
+
+/*
+ * rotation_has_password_set
+ *		Does rotate.audit_log hold a password_set row for target with this
+ *		secret_id and version_id?  Read as the log's owner.
+ */
+static bool
+rotation_has_password_set(const RotateObjects *objs, const AuditEvent *ev)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			save_userid;
+	int			save_sec_context;
+	Datum		values[3];
+	bool		found;
+	int			rc;
+
+	if (ev->secret_id == NULL || ev->version_id == NULL)
+		return false;
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(objs->owner,
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (plan == NULL)
+	{
+		Oid			types[3] = {TEXTOID, TEXTOID, NAMEOID};
+
+		plan = rotate_keep_plan("SELECT 1 FROM rotate.audit_log a"
+								" WHERE a.secret_id OPERATOR(pg_catalog.=) $1"
+								"   AND a.version_id OPERATOR(pg_catalog.=) $2"
+								"   AND a.target OPERATOR(pg_catalog.=) $3"
+								"   AND a.event OPERATOR(pg_catalog.=) 'password_set'"
+								" LIMIT 1", 3, types);
+	}
+	values[0] = CStringGetTextDatum(ev->secret_id);
+	values[1] = CStringGetTextDatum(ev->version_id);
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(ev->target));
+	rc = SPI_execute_plan(plan, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read rotate.audit_log: %s",
+			 SPI_result_code_string(rc));
+	found = (SPI_processed > 0);
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return found;
 }
 
 /*
@@ -146,6 +213,7 @@ pg_rotate_set_password(PG_FUNCTION_ARGS)
 	ev.version_id = text_arg_or_null(fcinfo, 3);
 
 	rotate_require_objects(&objs);
+	deny_secret_fields(fn, &ev);
 	if (target == NULL)
 		deny_null_argument(fn, &ev, "target");
 	if (PG_ARGISNULL(1))
@@ -223,71 +291,86 @@ pg_rotate_set_password(PG_FUNCTION_ARGS)
  *		rotate.log_event(target name, event text, secret_id text,
  *		version_id text, detail jsonb) RETURNS bigint: records one of the
  *		client's later steps for a managed role and returns the row id.
+ *
+ * Every refusal goes through policy_deny(), as set_password's do: ERROR
+ * plus a "denied" row.  tested, finished and rolled_back follow a password
+ * change, so they are refused for a rotation (target, secret_id,
+ * version_id) without a password_set row: a refused attempt cannot be
+ * relabelled as a finished rotation in rotate.rotations.
  */
 Datum
 pg_rotate_log_event(PG_FUNCTION_ARGS)
 {
 	static const char *const events[] = {"tested", "finished", "rolled_back",
 	"failed"};
-	char	   *target;
-	char	   *event;
-	char	   *detail = NULL;
+	const char *fn = "log_event";
+	char	   *target = PG_ARGISNULL(0) ? NULL : pstrdup(NameStr(*PG_GETARG_NAME(0)));
+	char	   *event = text_arg_or_null(fcinfo, 1);
 	RotateObjects objs;
 	AuditEvent	ev;
+	PolicyDenial d;
+	Jsonb	   *jb = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
 	bool		known = false;
 	int			i;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", "target")));
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"%s\" must not be null", "event")));
-	target = pstrdup(NameStr(*PG_GETARG_NAME(0)));
-	event = text_to_cstring(PG_GETARG_TEXT_PP(1));
-
-	rotate_require_objects(&objs);
-
-	for (i = 0; i < lengthof(events); i++)
-		if (strcmp(event, events[i]) == 0)
-			known = true;
-	if (!known)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid event \"%s\"", event),
-				 errhint("Valid events are tested, finished, rolled_back and failed.")));
-
-	if (!OidIsValid(get_role_oid(target, true)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("role \"%s\" does not exist", target)));
-	if (!policy_role_is_managed(target))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("role \"%s\" is not managed by pg_rotate", target),
-				 errdetail("Only roles listed in rotate.managed_role can be rotated.")));
-
-	if (!PG_ARGISNULL(4))
-	{
-		Jsonb	   *jb = PG_GETARG_JSONB_P(4);
-
-		if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("event detail must be a JSON object")));
-		detail = DatumGetCString(DirectFunctionCall1(jsonb_out,
-													 JsonbPGetDatum(jb)));
-		if (strstr(detail, "SCRAM-SHA-256$") != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("event detail must not contain a password verifier")));
-	}
 
 	audit_event_init(&ev, event, target);
 	ev.secret_id = text_arg_or_null(fcinfo, 2);
 	ev.version_id = text_arg_or_null(fcinfo, 3);
-	ev.detail = detail;
+	if (jb != NULL)
+		ev.detail = DatumGetCString(DirectFunctionCall1(jsonb_out,
+														JsonbPGetDatum(jb)));
+
+	rotate_require_objects(&objs);
+	deny_secret_fields(fn, &ev);
+	if (target == NULL)
+		deny_null_argument(fn, &ev, "target");
+	if (event == NULL)
+		deny_null_argument(fn, &ev, "event");
+
+	for (i = 0; i < lengthof(events); i++)
+		if (strcmp(event, events[i]) == 0)
+			known = true;
+	memset(&d, 0, sizeof(d));
+	d.sqlerrcode = ERRCODE_INVALID_PARAMETER_VALUE;
+	if (!known)
+	{
+		d.reason = "invalid_event";
+		d.message = psprintf("invalid event \"%s\"", event);
+		d.hint = pstrdup("Valid events are tested, finished, rolled_back and failed.");
+		policy_deny(fn, &ev, &d);
+	}
+	if (!OidIsValid(get_role_oid(target, true)))
+	{
+		d.sqlerrcode = ERRCODE_UNDEFINED_OBJECT;
+		d.reason = "no_such_role";
+		d.message = psprintf("role \"%s\" does not exist", target);
+		policy_deny(fn, &ev, &d);
+	}
+	if (!policy_role_is_managed(target))
+	{
+		d.sqlerrcode = ERRCODE_INSUFFICIENT_PRIVILEGE;
+		d.reason = "not_managed";
+		d.message = psprintf("role \"%s\" is not managed by pg_rotate", target);
+		d.detail = pstrdup("Only roles listed in rotate.managed_role can be rotated.");
+		policy_deny(fn, &ev, &d);
+	}
+	if (jb != NULL && (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb)))
+	{
+		d.reason = "invalid_detail";
+		d.message = pstrdup("event detail must be a JSON object");
+		policy_deny(fn, &ev, &d);
+	}
+	if (strcmp(event, "failed") != 0 && !rotation_has_password_set(&objs, &ev))
+	{
+		d.sqlerrcode = ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
+		d.reason = "no_password_set";
+		d.message = psprintf("cannot record \"%s\" for a rotation whose password was not set",
+							 event);
+		d.detail = psprintf("rotate.audit_log has no password_set row for role \"%s\" with this secret_id and version_id.",
+							target);
+		d.hint = pstrdup("Record tested, finished and rolled_back after rotate.set_password succeeded for the same role, secret_id and version_id.");
+		policy_deny(fn, &ev, &d);
+	}
+
 	PG_RETURN_INT64(audit_append(&ev));
 }

@@ -21,7 +21,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_SHORT_SECONDS ?= 5
 FUZZ_RSS_MB ?= 1024
 FUZZ_TARGETS = fuzz_secret fuzz_sm_response fuzz_sigv4 fuzz_aws_config \
-	fuzz_scram fuzz_log
+	fuzz_scram fuzz_log fuzz_json fuzz_xml
 FUZZ_DIR = fuzz/build
 FUZZ_BINS = $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 FUZZ_LIB = $(FUZZ_DIR)/libpgrotate-fuzz.a

@@ -3,7 +3,7 @@
  * fuzz_aws_config.c
  *	  libFuzzer target: the AWS config and credentials file parser
  *	  (aws_ini_parse) and configuration resolution (aws_config_resolve,
- *	  aws_config_endpoint) with a fake environment.
+ *	  aws_config_endpoint for every service) with a fake environment.
  *
  * Input: up to four parts separated by 0x1E (ASCII record separator):
  * the config file's text, the credentials file's text, the environment as
@@ -13,9 +13,9 @@
  *
  * Properties: parsing either file never crashes or leaks; a resolved
  * configuration has a profile, a region made of letters, digits and '-'
- * (or none), at least one attempt, and an endpoint URL whenever a region
- * or an explicit endpoint is configured; resolving twice gives the same
- * answer.
+ * (or none), no negative attempt count, and for each service an endpoint
+ * URL whenever a region, an explicit endpoint or a global endpoint exists;
+ * a derived endpoint is https; resolving twice gives the same answer.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,6 +25,8 @@
 #include <string.h>
 
 #include "aws_config.h"
+#include "aws_credentials.h"
+#include "buf.h"
 
 #define MAX_ENV 32
 
@@ -81,9 +83,9 @@ parse_env(char *text, fake_env *env)
 	}
 }
 
-/* "profile=", "region=", "endpoint=" lines into opts (borrowing text). */
+/* "profile=", "region=", "endpoint=", "sts=", "ca=" lines into opts (borrowing text). */
 static void
-parse_options(char *text, aws_cli_options *opts)
+parse_options(char *text, aws_options *opts)
 {
 	for (char *line = text; line && *line;)
 	{
@@ -96,7 +98,9 @@ parse_options(char *text, aws_cli_options *opts)
 		else if (strncmp(line, "region=", 7) == 0)
 			opts->region = line + 7;
 		else if (strncmp(line, "endpoint=", 9) == 0)
-			opts->endpoint_url = line + 9;
+			opts->endpoint_url[AWS_SECRETS_MANAGER] = line + 9;
+		else if (strncmp(line, "sts=", 4) == 0)
+			opts->endpoint_url[AWS_STS] = line + 4;
 		else if (strncmp(line, "ca=", 3) == 0)
 			opts->ca_bundle = line + 3;
 		line = nl;
@@ -121,18 +125,17 @@ parse_one_file(const char *text, size_t len)
 	aws_ini_free(ini);
 }
 
-/* Resolve the configuration and its endpoints; returns the endpoint URL. */
+/*
+ * Resolve the configuration and every service's endpoint; returns the
+ * endpoints' URLs joined, to compare two resolutions.
+ */
 static char *
-resolve(const aws_cli_options *opts, fake_env *env, const char *config, size_t config_len,
+resolve(const aws_options *opts, fake_env *env, const char *config, size_t config_len,
 		const char *cred, size_t cred_len)
 {
 	aws_config	cfg;
 	pgr_error	err;
-	char	   *url = NULL;
-	char	   *sts = NULL;
-	bool		explicit_url = false;
-	const char *source = NULL;
-	http_options hopts;
+	pgr_buf		urls;
 
 	pgr_error_clear(&err);
 	if (aws_config_resolve(opts, fake_getenv, env, config, config_len, cred, cred_len,
@@ -142,29 +145,33 @@ resolve(const aws_cli_options *opts, fake_env *env, const char *config, size_t c
 		return NULL;
 	}
 	check(cfg.profile != NULL, "a profile is chosen");
-	check(cfg.max_attempts >= 1, "at least one attempt");
+	check(cfg.max_attempts >= 0, "no negative attempts");
 	if (cfg.region)
 		for (const char *p = cfg.region; *p; p++)
 			check((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 				  (*p >= '0' && *p <= '9') || *p == '-', "region characters");
 	(void) aws_config_profile_value(&cfg, "region");
-	aws_config_http_options(&cfg, &hopts);
-
-	pgr_error_clear(&err);
-	if (aws_config_endpoint(&cfg, &aws_service_secretsmanager, &url, &explicit_url,
-							&source, &err) == 0)
+	pgr_buf_init(&urls, 0);
+	for (int id = 0; id < AWS_NSERVICES; id++)
 	{
-		check(url != NULL && source != NULL, "an endpoint and its source");
-		check(explicit_url || strncmp(url, "https://", 8) == 0,
-			  "a derived endpoint is https");
+		const aws_service *svc = aws_service_get((aws_service_id) id);
+		aws_endpoint e;
+
+		pgr_error_clear(&err);
+		if (aws_config_endpoint(&cfg, svc, &e, &err) == 0)
+		{
+			check(e.url != NULL && e.source != NULL, "an endpoint and its source");
+			check(e.explicit_url || strncmp(e.url, "https://", 8) == 0,
+				  "a derived endpoint is https");
+			pgr_buf_printf(&urls, "%s\n", e.url);
+			free(e.url);
+		}
+		else
+			check(cfg.region == NULL && !cfg.cli_endpoint[id] && !svc->global_endpoint,
+				  "an endpoint fails only without a region");
 	}
-	else
-		check(cfg.region == NULL && !cfg.cli_endpoint, "endpoint fails only without a region");
-	pgr_error_clear(&err);
-	if (aws_config_endpoint(&cfg, &aws_service_sts, &sts, &explicit_url, &source, &err) == 0)
-		free(sts);
 	aws_config_free(&cfg);
-	return url ? url : strdup("");
+	return pgr_buf_detach(&urls);
 }
 
 int
@@ -176,7 +183,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int			nparts = 0;
 	size_t		start = 0;
 	fake_env	env;
-	aws_cli_options opts;
+	aws_options opts;
 	char	   *url1,
 			   *url2;
 	time_t		t;

@@ -3,8 +3,8 @@
  * fuzz_sm_response.c
  *	  libFuzzer target: what pg_rotate reads from Secrets Manager, which a
  *	  hostile endpoint or proxy controls: error bodies (JSON and XML, with
- *	  or without an X-Amzn-Errortype header) and the successful responses
- *	  of GetSecretValue, DescribeSecret and PutSecretValue.
+ *	  or without an X-Amzn-Errortype header, through aws_parse_error) and
+ *	  the successful responses of GetSecretValue and DescribeSecret.
  *
  * Input: an optional X-Amzn-Errortype value, then a newline, then the
  * body. A body is handed over NUL-terminated, as http.c does.
@@ -22,8 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
+#include "aws_protocol.h"
 #include "secretsmanager.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,7 +37,7 @@ check(int cond, const char *what)
 	}
 }
 
-/* sm_parse_error with code and message buffers of the given sizes. */
+/* aws_parse_error with code and message buffers of the given sizes. */
 static void
 parse_error_into(const char *header, const char *body, size_t len,
 				 size_t codelen, size_t msglen)
@@ -52,7 +51,7 @@ parse_error_into(const char *header, const char *body, size_t len,
 		free(msg);
 		return;
 	}
-	sm_parse_error(header, body, len, code, codelen, msg, msglen);
+	aws_parse_error(header, body, len, code, codelen, msg, msglen);
 	check(memchr(code, '\0', codelen) != NULL, "code is terminated");
 	check(memchr(msg, '\0', msglen) != NULL, "message is terminated");
 	check(strchr(code, ':') == NULL, "code has no suffix");
@@ -61,7 +60,7 @@ parse_error_into(const char *header, const char *body, size_t len,
 }
 
 static void
-check_description(json_object *doc)
+check_description(const json_value *doc)
 {
 	sm_description d;
 	pgr_error	err;
@@ -89,14 +88,12 @@ check_description(json_object *doc)
 }
 
 static void
-check_secret_value(json_object *doc)
+check_secret_value(const json_value *doc)
 {
 	sm_secret_value v;
 	pgr_error	err;
-	json_object *stages = NULL;
+	const json_value *stages = json_get(doc, "VersionStages");
 
-	pgr_error_clear(&err);
-	(void) sm_secret_value_from_response(doc, NULL, &err);
 	pgr_error_clear(&err);
 	if (sm_secret_value_from_response(doc, &v, &err) != 0)
 	{
@@ -104,9 +101,8 @@ check_secret_value(json_object *doc)
 		return;
 	}
 	check(v.version_id != NULL, "value has a version id");
-	if (json_object_object_get_ex(doc, "VersionStages", &stages) && stages)
-		check((size_t) v.nstages == json_object_array_length(stages),
-			  "every stage copied");
+	if (stages)
+		check((size_t) v.nstages == json_count(stages), "every stage copied");
 	for (int i = 0; i < v.nstages; i++)
 		check(v.version_stages[i] != NULL, "stage is a string");
 	sm_secret_value_free(&v);
@@ -119,7 +115,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char	   *header = NULL;
 	char	   *body;
 	size_t		bodylen;
-	json_object *doc;
+	json_doc   *doc = NULL;
 
 	if (nl && !memchr(data, '\0', (size_t) (nl - data)))
 	{
@@ -150,17 +146,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	parse_error_into(NULL, body, bodylen, 2, 3);
 
 	/* successful responses */
-	doc = sm_parse_json(body, bodylen);
-	if (doc && json_object_is_type(doc, json_type_object))
+	if (json_parse(body, bodylen, 0, &doc, NULL) == 0 &&
+		json_type_of(json_root(doc)) == JSON_OBJECT)
 	{
-		sm_put_output put;
-
-		check_secret_value(doc);
-		check_description(doc);
-		sm_put_output_from_response(doc, &put);
-		sm_put_output_free(&put);
+		check_secret_value(json_root(doc));
+		check_description(json_root(doc));
 	}
-	sm_response_put(doc);
+	json_free(doc);
 	free(body);
 	free(header);
 	return 0;

@@ -3,6 +3,9 @@
   pg        the throwaway PostgreSQL cluster (reused from test/run-checks.sh
             when PG_ROTATE_CLUSTER_STATE names its state file)
   fresh_db  a new database with the extension created, dropped afterwards
+  plain_db  a new database without the extension, dropped afterwards
+  site      a database with the extension in each flavour (policy_site.py)
+  sql_db    the same with the SQL-only flavour, in bare_pg (no preload)
   moto      moto_server on loopback, auth off (see harness.motoserver)
   client_bin the built pg_rotate program
   scenario  a database with the app and rotator roles and their two
@@ -26,6 +29,7 @@ from harness import util  # noqa: E402
 from harness.motoserver import MotoServer  # noqa: E402
 from harness.pgcluster import Cluster  # noqa: E402
 from harness.scenario import Scenario  # noqa: E402
+from policy_site import SITES, Site  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +79,41 @@ def fresh_db(pg):
         yield name
     finally:
         pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def plain_db(pg):
+    """A database without pg_rotate, in the preloaded cluster."""
+    name = "plain_" + uuid.uuid4().hex[:12]
+    pg.psql(f"CREATE DATABASE {name}")
+    try:
+        yield name
+    finally:
+        pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=SITES)
+def site(request):
+    """A policy_site.Site for each place the policy runs: the C flavour in
+    the preloaded cluster, the C and SQL-only flavours in bare_pg."""
+    pg = request.getfixturevalue("pg" if request.param == "c-preloaded" else "bare_pg")
+    s = Site(pg, request.param.split("-")[0])
+    try:
+        yield s
+    finally:
+        s.drop()
+
+
+@pytest.fixture
+def sql_db(bare_pg):
+    import sql_flavour
+    name = "t_" + uuid.uuid4().hex[:12]
+    bare_pg.psql(f"CREATE DATABASE {name}")
+    sql_flavour.create_sql_flavour(bare_pg, name)
+    try:
+        yield name
+    finally:
+        bare_pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

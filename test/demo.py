@@ -6,8 +6,15 @@ holds nothing but EXECUTE on rotate.set_password/log_event), stores both
 secrets in Secrets Manager, turns on moto's signature and IAM checks, rotates
 the app secret with pg_rotate, and shows what changed. Passwords are never
 printed: only fingerprints of them.
+
+    demo.py [--client PATH]
+
+The client is the build tree's (client/pg_rotate) unless --client names
+another, e.g. an installed /usr/bin/pg_rotate; the server and the extension
+are those of the PostgreSQL that pg_config ($PG_CONFIG) names.
 """
 
+import argparse
 import hashlib
 import json
 import os
@@ -20,7 +27,7 @@ from harness.motoserver import MotoServer  # noqa: E402
 from harness.pgcluster import Cluster  # noqa: E402
 from harness.scenario import Scenario  # noqa: E402
 
-CLIENT = os.path.join(util.REPO, "client", "pg_rotate")
+BUILT_CLIENT = os.path.join(util.REPO, "client", "pg_rotate")
 
 
 def title(text):
@@ -37,16 +44,21 @@ def show_versions(s):
         print(f"  {version}  {','.join(stages) or '-':<12} password {fp(password)}")
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="One rotation, end to end, on throwaway servers.")
+    parser.add_argument("--client", default=BUILT_CLIENT,
+                        help="the pg_rotate program to run (default: the build tree's)")
+    client = parser.parse_args(argv).client
     pg = moto = None
     try:
         title("starting a throwaway PostgreSQL cluster and moto_server (127.0.0.1 only)")
         pg = Cluster().start()
         moto = MotoServer().start()
-        print(f"  PostgreSQL {pg.psql('SHOW server_version').strip()} on port {pg.port}, "
-              f"SSL {pg.psql('SHOW ssl').strip()}, shared_preload_libraries = "
-              f"{pg.psql('SHOW shared_preload_libraries').strip()}")
+        print(f"  PostgreSQL {pg.psql('SHOW server_version').strip()} on port {pg.port} "
+              f"(server programs in {pg.bindir}), SSL {pg.psql('SHOW ssl').strip()}, "
+              f"shared_preload_libraries = {pg.psql('SHOW shared_preload_libraries').strip()}")
         print(f"  moto_server (Secrets Manager) at {moto.endpoint}")
+        print(f"  client: {client}")
 
         title("a DBA sets up roles app and rotator, the extension, and two secrets")
         s = Scenario(pg, moto, app_role="app", names={
@@ -56,6 +68,12 @@ def main():
         print("  only EXECUTE on rotate.set_password and rotate.log_event)")
         print("  INSERT INTO rotate.managed_role VALUES ('app')")
         print("  secrets demo/app (its masterarn names demo/rotator) and demo/rotator")
+        pg_config = os.environ.get("PG_CONFIG", "pg_config")
+        version = pg.psql("SELECT extversion FROM pg_extension WHERE extname = 'pg_rotate'",
+                          dbname="app").strip()
+        sharedir, pkglibdir = (util.run([pg_config, option]).stdout.strip()
+                               for option in ("--sharedir", "--pkglibdir"))
+        print(f"  pg_rotate {version} from {sharedir}/extension, library in {pkglibdir}")
         s.enable_auth()
         print("  moto now checks every request's SigV4 signature and IAM policy")
 
@@ -63,7 +81,7 @@ def main():
         show_versions(s)
 
         title("pg_rotate rotate --secret-id demo/app --json")
-        proc = s.run(CLIENT, "rotate", "--secret-id", "demo/app", "--json")
+        proc = s.run(client, "rotate", "--secret-id", "demo/app", "--json")
         sys.stderr.write(proc.stderr)
         if proc.returncode != 0:
             print(f"  rotation failed (exit {proc.returncode})")

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Install what pg_rotate's build and tests need, on Debian or Ubuntu.
 # Skips what is present; needs root (or sudo) only when something is missing.
-# flex and bison: the pg_tle tests build pg_tle's release source (test/pgtle.py).
 set -euo pipefail
 
+# debhelper, lintian and postgresql-server-dev-all (pg_buildext's debhelper
+# sequences) build the Debian packages (make deb, test/test_deb.py); flex and
+# bison, pg_tle's release source (the pg_tle tests, test/pgtle.py).
 BASE_PACKAGES=(gcc make pkg-config openssl zip unzip time
 	postgresql postgresql-contrib libpq-dev libkrb5-dev
-	libcurl4-openssl-dev libssl-dev libjson-c-dev libcmocka-dev
-	python3-pytest python3-psycopg2 python3-boto3 python3-yaml awscli clang
+	libcurl4-openssl-dev libssl-dev libexpat1-dev libcmocka-dev
+	python3-pytest python3-psycopg2 python3-boto3 python3-yaml awscli clang git
+	debhelper lintian postgresql-server-dev-all
 	flex bison)
 MOTO_VENV="${PG_ROTATE_MOTO_VENV:-$HOME/.local/share/pg_rotate/moto}"
 

@@ -153,11 +153,12 @@ def make_installer():
             os.path.join(build, "pg_rotate--pg_tle-uninstall.sql"))
 
 
-def run_installer(pg, dbname, check=True):
-    """Run make pg_tle's installer in dbname with psql."""
+def run_installer(pg, dbname, check=True, user=None):
+    """Run make pg_tle's installer in dbname with psql, as user (default:
+    the superuser)."""
     install, _ = make_installer()
     with open(install) as f:
-        return pg.psql(f.read(), dbname=dbname, check=check)
+        return pg.psql(f.read(), dbname=dbname, check=check, user=user)
 
 
 def create_database(pg, dbname):

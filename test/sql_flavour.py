@@ -138,7 +138,8 @@ RETURNS SETOF record LANGUAGE sql AS $$ SELECT NULL::name, NULL::text WHERE fals
 # creates, one JSON object per line: functions with signature, result,
 # security, settings, volatility, ACL and comment; tables and views with
 # columns, constraints, indexes, triggers, view definitions and ACLs;
-# sequences; schemas with their ACL and comment; what pg_dump keeps.
+# sequences; schemas with their ACL and comment; event triggers; what
+# pg_dump keeps.
 SNAPSHOT = r"""
 WITH ext AS (SELECT oid, extconfig, extnamespace FROM pg_extension WHERE extname = 'pg_rotate'),
 ns AS (SELECT extnamespace AS oid FROM ext
@@ -178,6 +179,14 @@ SELECT json_build_object('kind', 'schema', 'name', n.nspname, 'acl', n.nspacl::t
          'comment', obj_description(n.oid, 'pg_namespace'),
          'extension_schema', n.oid = (SELECT extnamespace FROM ext))::text
   FROM pg_namespace n WHERE n.oid IN (SELECT oid FROM ns)
+UNION ALL
+SELECT json_build_object('kind', 'event_trigger', 'name', e.evtname, 'event', e.evtevent,
+         'enabled', e.evtenabled, 'function', e.evtfoid::regprocedure::text,
+         'member', EXISTS (SELECT FROM pg_depend d, ext
+                            WHERE d.classid = 'pg_event_trigger'::regclass
+                              AND d.objid = e.oid AND d.refobjid = ext.oid
+                              AND d.deptype = 'e'))::text
+  FROM pg_event_trigger e
 UNION ALL
 SELECT json_build_object('kind', 'config_dump',
          'tables', (SELECT array_agg(x::regclass::text ORDER BY x::regclass::text)

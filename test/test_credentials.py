@@ -2,6 +2,7 @@
 each source against a loopback stand-in (IMDS, container endpoint) or moto
 (STS web identity), verified through a real Secrets Manager call to moto."""
 
+import json
 import os
 import subprocess
 import sys
@@ -197,3 +198,26 @@ def test_no_credentials_is_a_clear_error(moto, client_bin):
     assert proc.returncode == 2
     assert "could not find AWS credentials" in proc.stderr
     assert "hint:" in proc.stderr
+
+
+def test_parallel_workers_share_one_credential_resolution(moto, client_bin, tmp_path):
+    """The session resolves credentials once per process: eight workers, one
+    run of credential_process (each used to run the chain on its own)."""
+    calls = tmp_path / "calls"
+    script = tmp_path / "helper.py"
+    script.write_text("import json\n"
+                      f"open({str(calls)!r}, 'a').write('x')\n"
+                      "print(json.dumps({'Version': 1, 'AccessKeyId': 'AKIAONCE', "
+                      "'SecretAccessKey': 's'}))\n")
+    config = tmp_path / "config"
+    config.write_text(f"[default]\ncredential_process = {sys.executable} {script}\n")
+    args = [client_bin, "rotate", "--parallel", "8", "--json"]
+    for i in range(8):
+        args += ["--secret-id", f"pgr/absent-{uuid.uuid4().hex[:8]}-{i}"]
+    proc = subprocess.run(args, env=base_env(moto, {"AWS_CONFIG_FILE": str(config)}),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(results) == 8
+    assert {r["error"]["code"] for r in results} == {"ResourceNotFoundException"}
+    assert calls.read_text() == "x"

@@ -1,25 +1,14 @@
 """A role belongs to the whole cluster: a managed role may not change its own
 password in a database without pg_rotate either. The allow-list marks the
-role cluster-wide (pg_rotate.managed), the mark follows the list, and the
-role cannot clear it."""
-
-import uuid
+role as listed in its database (pg_rotate.managed, a per-database role
+setting every database can read), the mark follows the list, and the role
+cannot clear it.  test_extension_marks.py follows the mark through renames,
+drops and several databases."""
 
 import psycopg2
 import pytest
 
 from extension_util import Roles, random_password, scram_verifier
-
-
-@pytest.fixture
-def plain_db(pg):
-    """A database without pg_rotate."""
-    name = "plain_" + uuid.uuid4().hex[:12]
-    pg.psql(f"CREATE DATABASE {name}")
-    try:
-        yield name
-    finally:
-        pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def alter_own_password(pg, role, password, dbname, new_password):
@@ -33,9 +22,10 @@ def alter_own_password(pg, role, password, dbname, new_password):
 
 
 def mark(pg, role):
+    """The role's pg_rotate settings, from any database."""
     return pg.psql("SELECT coalesce(string_agg(c, ','), '') FROM pg_db_role_setting s,"
-                   " unnest(s.setconfig) c WHERE s.setdatabase = 0"
-                   f" AND s.setrole = '{role}'::regrole AND c LIKE 'pg_rotate.%'").strip()
+                   f" unnest(s.setconfig) c WHERE s.setrole = '{role}'::regrole"
+                   " AND c LIKE 'pg_rotate.%'").strip()
 
 
 def test_managed_role_cannot_change_its_password_in_a_database_without_pg_rotate(
@@ -60,8 +50,9 @@ def test_managed_role_cannot_change_its_password_in_a_database_without_pg_rotate
         conn.autocommit = True
         with conn.cursor() as cur:
             with pytest.raises(psycopg2.Error) as err:
-                cur.execute(f"ALTER ROLE {app} RESET pg_rotate.managed")
+                cur.execute(f"ALTER ROLE {app} IN DATABASE {fresh_db} RESET pg_rotate.managed")
             assert err.value.pgcode == "42501"
+            cur.execute(f"ALTER ROLE {app} IN DATABASE {fresh_db} RESET ALL")
             cur.execute(f"ALTER ROLE {app} RESET ALL")
         conn.close()
         assert mark(pg, app) == "pg_rotate.managed=on"
@@ -102,8 +93,10 @@ def test_renaming_an_allow_list_entry_moves_the_mark(pg, fresh_db):
                 f" WHERE role_name = '{first}'", dbname=fresh_db)
         assert mark(pg, first) == ""
         assert mark(pg, second) == "pg_rotate.managed=on"
-        # a name that is no role (yet) can be listed; nothing to mark
-        pg.psql("INSERT INTO rotate.managed_role (role_name) VALUES ('regress_no_such_role')",
-                dbname=fresh_db)
+        # a name that is no role (yet) cannot be listed: that role would be unmarked
+        proc = pg.psql("INSERT INTO rotate.managed_role (role_name)"
+                       " VALUES ('regress_no_such_role')", dbname=fresh_db, check=False)
+        assert proc.returncode == 3
+        assert 'role "regress_no_such_role" does not exist' in proc.stderr
     finally:
         roles.drop(fresh_db)

@@ -5,9 +5,12 @@ the simple protocol, after an error (STATEMENT line), and for a superuser's
 bare ALTER ROLE ... PASSWORD.  Positive controls prove the scan would see
 each of them if they were there."""
 
+import psycopg2
+import pytest
+
 from harness import leakscan
 
-from extension_util import Roles, random_password, scram_parts
+from extension_util import Roles, random_password, scram_parts, scram_verifier
 
 
 def test_server_log_never_holds_a_password_or_verifier(pg, fresh_db):
@@ -39,7 +42,9 @@ def test_server_log_never_holds_a_password_or_verifier(pg, fresh_db):
         login.close()
 
         log = pg.log_since(mark)
-        assert "set_password" in log and "SCRAM-SHA-256$<redacted>" in log
+        # the calls were logged, their literals replaced
+        assert "rotate.set_password('<redacted>', '<redacted>'" in log
+        assert f"ALTER ROLE {target} PASSWORD '<redacted>'" in log
         leakscan.assert_no_leaks(secrets, {"server log": log})
         # ... nor in the audit rows
         audit = pg.psql("SELECT * FROM rotate.audit_log", dbname=fresh_db)
@@ -82,10 +87,85 @@ def test_refused_statement_with_a_plaintext_password_is_not_logged(pg, fresh_db)
                     f"SELECT rotate.set_password('{target}', '{given}');",
                     dbname=fresh_db, check=False),
         ]
-        assert all(proc.returncode != 0 for proc in refused)
+        assert [proc.returncode for proc in refused] == [3, 3]  # psql: error, ON_ERROR_STOP
         log = pg.log_since(mark)
         assert "cannot change its own password" in log
         assert "invalid password verifier" in log
         leakscan.assert_no_leaks([own, given], {"server log": log})
     finally:
+        roles.drop(fresh_db)
+
+
+def test_log_hides_verifiers_pattern_matching_alone_would_miss(pg, fresh_db):
+    """PostgreSQL reads the iteration count with strtol, which skips leading
+    blanks: "SCRAM-SHA-256$ 4096:..." is a verifier it accepts (the login
+    below proves it), so the log must not show it either.  A verifier put
+    together inside the statement ('SCRAM-SHA-256$' || '4096:...') has no
+    verifier in its text at all: every literal of a statement that calls
+    set_password is hidden instead."""
+    roles = Roles(pg, fresh_db, targets=1)
+    target = roles.targets[0]
+    password = random_password()
+    verifier, salt, stored_key, server_key = scram_parts(password)
+    blank = verifier.replace("$", "$ ", 1)
+    head, tail = verifier.split("$", 1)
+    secrets = [password, verifier, blank, salt, stored_key, server_key, tail]
+    mark = pg.log_mark()
+    try:
+        pg.psql(f"ALTER ROLE {target} PASSWORD '{blank}'", dbname=fresh_db)
+        assert pg.psql(f"SELECT rolpassword = '{blank}' FROM pg_authid"
+                       f" WHERE rolname = '{target}'").strip() == "t"
+        pg.connect(user=target, dbname=fresh_db, password=password).close()
+
+        conn = pg.connect(user=roles.rotator, dbname=fresh_db, password=roles.rotator_password)
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT rotate.set_password('{target}', '{head}$' || '{tail}')")
+            # a prepared call: EXECUTE's text does not name set_password
+            cur.execute("PREPARE q(name, text) AS SELECT rotate.set_password($1, $2)")
+            cur.execute(f"EXECUTE q('{target}', '{head}$' || '{tail}')")
+            with pytest.raises(psycopg2.Error) as err:
+                cur.execute(f"SELECT rotate.set_password('{target}', '{blank}')")
+            assert err.value.pgcode == "22023"
+        conn.close()
+        pg.connect(user=target, dbname=fresh_db, password=password).close()
+
+        log = pg.log_since(mark)
+        assert "rotate.set_password" in log
+        leakscan.assert_no_leaks(secrets, {"server log": log})
+    finally:
+        roles.drop(fresh_db)
+
+
+def test_log_hides_a_plaintext_password_given_to_alter_role(pg, fresh_db):
+    """log_statement = 'all' logs a statement before it runs, so a managed
+    role's refused ALTER ROLE ... PASSWORD 'plaintext' reached the log ahead
+    of the refusal; so did a superuser's.  The literal after PASSWORD is
+    replaced in every log entry; with pg_rotate.redact_log off it is not
+    (the control)."""
+    roles = Roles(pg, fresh_db, targets=1)
+    target = roles.targets[0]
+    own, given, created, control = (random_password() for _ in range(4))
+    own_login = random_password()
+    pg.psql(f"ALTER ROLE {target} PASSWORD '{scram_verifier(own_login)}'")
+    clone = f"{roles.unmanaged}_c"
+    mark = pg.log_mark()
+    try:
+        conn = pg.connect(user=target, dbname=fresh_db, password=own_login)
+        with conn.cursor() as cur:
+            with pytest.raises(psycopg2.Error) as err:
+                cur.execute(f"ALTER ROLE {target} WITH PASSWORD\n  '{own}'")
+            assert err.value.pgcode == "42501"
+        conn.close()
+        pg.psql(f"ALTER ROLE {target} ENCRYPTED PASSWORD /* c */ E'{given}';"
+                f"CREATE ROLE {clone} LOGIN PASSWORD $p${created}$p$", dbname=fresh_db)
+        log = pg.log_since(mark)
+        assert "cannot change its own password" in log
+        assert f"ALTER ROLE {target} ENCRYPTED PASSWORD" in log
+        leakscan.assert_no_leaks([own, given, created], {"server log": log})
+
+        mark = pg.log_mark()
+        pg.psql(f"SET pg_rotate.redact_log = off; ALTER ROLE {clone} PASSWORD '{control}'")
+        assert leakscan.find_leaks([control], {"server log": pg.log_since(mark)})
+    finally:
+        pg.psql(f"DROP ROLE IF EXISTS {clone}")
         roles.drop(fresh_db)

@@ -63,9 +63,10 @@ def assert_chain_verifies(pg, db):
 def rotate_once(pg, db, roles):
     """One password_set row and one finished row, as the rotation role."""
     verifier = scram_verifier(random_password())
+    version = f"v-{uuid.uuid4().hex[:6]}"
     pg.psql(f"SET ROLE {roles.rotator};"
-            f"SELECT rotate.set_password('{roles.targets[0]}', '{verifier}', 'secret-x', 'v-{uuid.uuid4().hex[:6]}');"
-            f"SELECT rotate.log_event('{roles.targets[0]}', 'finished', 'secret-x', 'v1', '{{\"lag_ms\": 3}}')",
+            f"SELECT rotate.set_password('{roles.targets[0]}', '{verifier}', 'secret-x', '{version}');"
+            f"SELECT rotate.log_event('{roles.targets[0]}', 'finished', 'secret-x', '{version}', '{{\"lag_ms\": 3}}')",
             dbname=db)
 
 
@@ -174,3 +175,68 @@ def test_released_scripts_are_committed_and_never_edited(name):
     with open(path, "rb") as f:
         assert hashlib.sha256(f.read()).hexdigest() == RELEASED[name], \
             f"extension/{name} is released: never edit it, add an update script instead"
+
+
+def marks_of(pg, role):
+    """Where role is marked: database names, '-' for 1.0's cluster-wide mark."""
+    return pg.psql("SELECT coalesce(string_agg(coalesce(d.datname, '-'), ','"
+                   " ORDER BY coalesce(d.datname, '-')), '')"
+                   " FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase,"
+                   f" unnest(s.setconfig) c WHERE s.setrole = '{role}'::regrole"
+                   " AND c = 'pg_rotate.managed=on'").strip()
+
+
+@pytest.mark.parametrize("old,new", [("1.0", DEFAULT), ("1.0-sql", DEFAULT + "-sql")],
+                         ids=["c", "sql"])
+def test_update_binds_1_0_entries_to_their_roles_and_marks_them(bare_pg, old, new):
+    """1.0 listed names, marked roles cluster-wide, and let a name be listed
+    before its role existed.  The update binds each entry to the role its
+    name names (role_oid), marks it for this database and keeps 1.0's mark
+    until the role leaves the list; an entry without a role stays unbound,
+    and set_password refuses a role created under it until it is listed
+    again."""
+    pg = bare_pg
+    db = new_db(pg)
+    roles = None
+    ghost = "regress_ghost_" + uuid.uuid4().hex[:6]
+    try:
+        pg.psql(f"CREATE EXTENSION pg_rotate VERSION '{old}'", dbname=db)
+        roles = Roles(pg, db, targets=0)
+        app = roles.unmanaged
+        # rows as 1.0 wrote them (its triggers held off: the 1.1 library's
+        # would already mark by database and refuse the unknown name)
+        pg.psql("SET session_replication_role = replica;"
+                f"INSERT INTO rotate.managed_role (role_name) VALUES ('{app}'), ('{ghost}');"
+                f"ALTER ROLE {app} SET pg_rotate.managed = on", dbname=db)
+        before = audit_rows(pg, db)
+
+        pg.psql(f"ALTER EXTENSION pg_rotate UPDATE TO '{new}'", dbname=db)
+
+        assert audit_rows(pg, db) == before        # binding is no change to the list
+        bound = pg.psql("SELECT role_name, role_oid = to_regrole(role_name)::oid,"
+                        " role_oid IS NULL FROM rotate.managed_role ORDER BY 1", dbname=db)
+        assert bound.split() == sorted([f"{app}|t|f", f"{ghost}||t"])
+        assert marks_of(pg, app) == ",".join(sorted(["-", db]))
+
+        verifier = scram_verifier(random_password())
+        call = (f"SET ROLE {roles.rotator};"
+                f"SELECT rotate.set_password('{{}}', '{verifier}')")
+        assert pg.psql(call.format(app), dbname=db).strip().isdigit()
+        pg.psql(f"CREATE ROLE {ghost} LOGIN")
+        proc = pg.psql(call.format(ghost), dbname=db, check=False)
+        assert proc.returncode == 3
+        assert f'role "{ghost}" is not managed by pg_rotate' in proc.stderr
+        assert "SET role_name = role_name" in proc.stderr
+        pg.psql(f"UPDATE rotate.managed_role SET role_name = role_name"
+                f" WHERE role_name = '{ghost}'", dbname=db)
+        assert pg.psql(call.format(ghost), dbname=db).strip().isdigit()
+
+        # leaving the list clears this database's mark and 1.0's with it
+        pg.psql(f"DELETE FROM rotate.managed_role WHERE role_name = '{app}'", dbname=db)
+        assert marks_of(pg, app) == ""
+        assert_chain_verifies(pg, db)
+    finally:
+        if roles:
+            roles.drop(db)
+        pg.psql(f"DROP ROLE IF EXISTS {ghost}")
+        drop_db(pg, db)

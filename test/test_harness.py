@@ -58,7 +58,7 @@ def test_moto_checks_signatures_and_iam_once_auth_is_on(moto_clean):
     assert json.loads(ok.stdout)["Name"] == "regress-h"
     refused = moto.aws_cli(["secretsmanager", "describe-secret", "--secret-id", "regress-h"],
                            env=moto.aws_env(*denied), check=False)
-    assert refused.returncode != 0 and "AccessDenied" in refused.stderr
+    assert refused.returncode == 254 and "AccessDenied" in refused.stderr   # a service error
     bad_sig = moto.aws_cli(["secretsmanager", "describe-secret", "--secret-id", "regress-h"],
                            env=moto.aws_env(allowed[0], "wrong" + allowed[1][5:]), check=False)
-    assert bad_sig.returncode != 0 and "SignatureDoesNotMatch" in bad_sig.stderr
+    assert bad_sig.returncode == 254 and "SignatureDoesNotMatch" in bad_sig.stderr

@@ -7,9 +7,11 @@ import json
 import os
 import signal
 import subprocess
+import threading
 
 import pytest
 
+from aws_standin import StandIn, sm_ok
 from harness.lambda_runtime import RuntimeAPI
 from harness.leakscan import assert_no_leaks
 from harness.reliability import STEPS, LambdaProcess
@@ -116,6 +118,36 @@ def test_bad_event_gets_an_error_and_the_loop_goes_on(scenario, client_bin, api)
     assert scenario.value("AWSPENDING")["username"] == scenario.app_role
 
 
+def test_the_invocation_deadline_bounds_a_hanging_secrets_manager(scenario, client_bin):
+    """Secrets Manager stops answering: the step gives up before Lambda's
+    deadline (the session's deadline clamps every call's timeouts) and
+    posts an error, instead of being killed by Lambda without one."""
+    release = threading.Event()
+
+    def hang(req):
+        release.wait(120)
+        return sm_ok({})
+    api = RuntimeAPI(deadline_ms=3000).start()
+    try:
+        with StandIn(hang) as standin:
+            fn = LambdaProcess(client_bin, scenario, api,
+                               AWS_ENDPOINT_URL_SECRETS_MANAGER=standin.url)
+            try:
+                kind, body, _ = api.wait_result(api.invoke(event(scenario, "createSecret",
+                                                                 "t-deadline")))
+            finally:
+                release.set()
+                logs, _ = stop_and_read_logs(fn)
+    finally:
+        api.stop()
+    assert kind == "error", body
+    assert body["errorType"] == "PgRotate.NetworkError"
+    assert "could not reach Secrets Manager" in body["errorMessage"]
+    [line] = [entry for entry in logs if entry.get("step") == "createSecret"]
+    assert line["outcome"] == "failed" and line["error_type"] == "PgRotate.NetworkError"
+    assert line["error"]["message"].startswith("createSecret for secret ")
+
+
 def test_log_lines_cannot_be_forged(scenario, client_bin, api):
     """A hostile SecretId with newlines stays inside one JSON log line."""
     fn = LambdaProcess(client_bin, scenario, api)
@@ -135,7 +167,7 @@ def test_log_lines_cannot_be_forged(scenario, client_bin, api):
 def test_bad_configuration_is_reported_as_an_init_error(scenario, client_bin, api):
     fn = LambdaProcess(client_bin, scenario, api, PASSWORD_LENGTH="lots")
     body, headers = api.wait_init_error()
-    assert fn.proc.wait(timeout=30) != 0
+    assert fn.proc.wait(timeout=30) == 1
     assert body["errorType"] == "Runtime.InitError"
     assert "PASSWORD_LENGTH" in body["errorMessage"]
 

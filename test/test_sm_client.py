@@ -142,7 +142,9 @@ def test_session_token_is_signed_and_accepted(moto_clean, secret, client_bin):
     assert json.loads(proc.stdout)["SecretString"] == SECRET_VALUE
     # without the token the same keys are refused
     env.pop("AWS_SESSION_TOKEN")
-    assert run(client_bin, ["secret", "describe", "--secret-id", secret], env).returncode == 1
+    refused = run(client_bin, ["secret", "describe", "--secret-id", secret], env)
+    assert refused.returncode == 1, refused.stderr
+    assert f'could not describe secret "{secret}"' in refused.stderr, refused.stderr
     # the verbose log names the headers but never the token or the keys
     assert "X-Amz-Security-Token: [redacted]" in proc.stderr
     assert "Authorization: [redacted]" in proc.stderr
@@ -279,10 +281,12 @@ def test_gives_up_after_max_attempts_with_a_clear_error(client_bin):
         proc = run(client_bin, ["secret", "describe", "--secret-id", "x"],
                    sm_env(s, {"PG_ROTATE_TEST_RETRY_BASE_MS": "10", "AWS_MAX_ATTEMPTS": "5"}))
         assert proc.returncode == 1 and len(s.requests) == 5
+        assert "InternalServiceError" in proc.stderr and "after 5 attempts" in proc.stderr
     with StandIn(failing_then_ok(100, lambda: sm_error(500, "InternalServiceError"))) as s:
         proc = run(client_bin, ["secret", "describe", "--secret-id", "x", "--max-attempts", "2"],
                    sm_env(s, {"PG_ROTATE_TEST_RETRY_BASE_MS": "10"}))
         assert proc.returncode == 1 and len(s.requests) == 2
+        assert "after 2 attempts" in proc.stderr
 
 
 @pytest.mark.parametrize("status,code", [(400, "ResourceNotFoundException"),
@@ -350,6 +354,8 @@ def test_signature_error_without_skew_is_not_retried(client_bin):
     with StandIn(lambda req: sm_error(400, "InvalidSignatureException", "bad signature")) as s:
         proc = run(client_bin, ["secret", "describe", "--secret-id", "x"], sm_env(s))
         assert proc.returncode == 1 and len(s.requests) == 1
+        assert "InvalidSignatureException: bad signature" in proc.stderr
+        assert "after 1 attempt." in proc.stderr
 
 
 def test_oversize_response_is_a_clear_error(client_bin):
@@ -367,8 +373,9 @@ def test_malformed_response_is_a_clear_error(client_bin, body):
         proc = run(client_bin, ["secret", "get", "--secret-id", "x", "--version-stage",
                                 "AWSCURRENT"], sm_env(s))
         if body == "":
-            # an empty 2xx body is an empty object: no VersionId, still no crash
-            assert proc.returncode in (0, 1)
+            # an empty 2xx body is an empty object, printed as the API's answer
+            assert proc.returncode == 0, proc.stderr
+            assert json.loads(proc.stdout) == {}
         else:
             assert proc.returncode == 1
             assert "not a JSON object" in proc.stderr
@@ -382,6 +389,27 @@ def test_oversize_secret_value_is_refused_before_sending(client_bin, tmp_path):
                                 f"file://{path}"], sm_env(s))
         assert proc.returncode == 2
         assert "65536-byte limit" in proc.stderr
+        assert s.requests == []
+
+
+def test_unreadable_secret_value_is_refused_not_sent_short(client_bin, tmp_path):
+    """A read error is not the end of the file: a directory opens, then every
+    read fails (EISDIR); the value must never be sent short or empty."""
+    with StandIn(lambda req: sm_ok()) as s:
+        proc = run(client_bin, ["secret", "put", "--secret-id", "x", "--secret-string",
+                                f"file://{tmp_path}"], sm_env(s))
+        assert proc.returncode == 1, proc.stderr
+        assert f'could not read secret value file "{tmp_path}": Is a directory' in proc.stderr
+        missing = run(client_bin, ["secret", "put", "--secret-id", "x", "--secret-string",
+                                   f"file://{tmp_path}/absent"], sm_env(s))
+        assert missing.returncode == 2, missing.stderr
+        assert f'secret value file "{tmp_path}/absent" does not exist' in missing.stderr
+        binary = tmp_path / "binary"
+        binary.write_bytes(b"\xff\xfe not text")
+        proc = run(client_bin, ["secret", "put", "--secret-id", "x", "--secret-string",
+                                f"file://{binary}"], sm_env(s))
+        assert proc.returncode == 2, proc.stderr
+        assert "the secret value is not UTF-8 text" in proc.stderr
         assert s.requests == []
 
 

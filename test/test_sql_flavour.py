@@ -6,6 +6,7 @@ preload the C library (see sql_flavour.py for why)."""
 import io
 import json
 import os
+import re
 
 import psycopg2
 import pytest
@@ -85,18 +86,28 @@ def test_pg_tle_installer_registers_what_the_ordinary_install_creates(bare_pg):
         c_objs = sql_flavour.snapshot(pg, dbs["c"])
 
         helper = ("function", "rotate.audit_append(text,name,text,text,jsonb)")
+        # the SQL-only writer and its helpers (the C flavour has them in C):
+        # the policy's reach, the marks, the set-up check, the secret check
+        helpers = {helper} | {("function", f"rotate.{f}") for f in (
+            "role_refusal(oid,name,oid,boolean)", "mark_role(oid,boolean)",
+            "marks_kept()", "marks()",
+            "require_set_up()", "holds_secret(text)",
+            "audit_secret_field(text,name,text,text,jsonb)",
+            "refuse(text,name,text,text,text,text,text)",
+            "deny_secret_fields(text,text,name,text,text,jsonb)")}
         # pg_tle's password check, which every role runs (flavour_sql_passcheck.sql)
-        passcheck = ("function", "rotate_hook.passcheck(text,text,anyenum,"
-                     "timestamp with time zone,boolean)")
-        is_managed = ("function", "rotate_hook.is_managed(text)")
+        hook = {("function", f"rotate_hook.{f}") for f in (
+            "passcheck(text,text,anyenum,timestamp with time zone,boolean)",
+            "is_managed(text)", "refuse(text,text)")}
         hook_schema = ("schema", "rotate_hook")
-        assert set(sql_objs) - set(c_objs) == {helper, passcheck, is_managed, hook_schema}
+        assert set(sql_objs) - set(c_objs) == helpers | hook | {hook_schema}
         assert set(c_objs) - set(sql_objs) == set()
         assert sql_objs[helper]["secdef"]
-        assert not [a for a in sql_objs[helper]["acl"] if a.startswith("=")]   # not PUBLIC
-        assert not sql_objs[passcheck]["secdef"] and sql_objs[is_managed]["secdef"]
-        for key in (passcheck, is_managed):
-            assert "=X/postgres" in sql_objs[key]["acl"], key
+        for h in helpers:   # none for PUBLIC
+            assert not [a for a in sql_objs[h]["acl"] if a.startswith("=")], h
+        for h in hook:      # every role's, and only the check runs as its caller
+            assert "=X/postgres" in sql_objs[h]["acl"], h
+            assert sql_objs[h]["secdef"] == (not h[1].startswith("rotate_hook.passcheck(")), h
         assert "=U/postgres" in sql_objs[hook_schema]["acl"]
         for key, c in c_objs.items():
             s = dict(sql_objs[key])
@@ -111,8 +122,9 @@ def test_pg_tle_installer_registers_what_the_ordinary_install_creates(bare_pg):
             if key == ("function", "rotate.enforcement()"):
                 assert s.pop("config") == ["search_path=pg_catalog, pg_temp"]
                 assert c.pop("config") is None
-            if key == ("function", "rotate.managed_role_audit()"):
-                # writes through audit_append, which only its owner may run
+            if key in (("function", "rotate.managed_role_audit()"),
+                       ("function", "rotate.managed_role_check()")):
+                # call audit_append and role_refusal, which only their owner may run
                 assert s.pop("secdef") is True and c.pop("secdef") is False
                 assert s.pop("config") == ["search_path=pg_catalog, pg_temp"]
                 assert c.pop("config") is None
@@ -128,7 +140,7 @@ def test_pg_tle_installer_says_when_pg_tle_is_missing(bare_pg):
     try:
         with open(install) as f:
             proc = bare_pg.psql(f.read(), dbname="t_no_pgtle", check=False)
-        assert proc.returncode != 0
+        assert proc.returncode == 3, proc.stderr     # psql: a script error, ON_ERROR_STOP
         assert "pg_tle 1.5.0 or later is not installed" in proc.stderr
     finally:
         bare_pg.psql("DROP DATABASE IF EXISTS t_no_pgtle", check=False)
@@ -148,7 +160,7 @@ def test_refusal_reaches_the_client_but_leaves_no_audit_row(bare_pg, moto_clean,
     s = sql_flavour.scenario(bare_pg, moto_clean, managed=False)
     try:
         proc = s.run(client_bin, "rotate", "--secret-id", s.app_secret)
-        assert proc.returncode != 0
+        assert proc.returncode == 1, proc.stderr
         assert "not managed" in proc.stderr
         assert s.can_login(s.initial_password)
         assert s.password("AWSCURRENT") == s.initial_password
@@ -200,3 +212,52 @@ def test_failed_alter_role_does_not_put_the_verifier_in_the_log(bare_pg):
         holder.close()
         roles.drop("t_alter_fail")
         pg.psql("DROP DATABASE IF EXISTS t_alter_fail", check=False)
+
+
+def test_ddl_guard_keeps_the_password_check_as_installed(bare_pg, sql_db):
+    """rotate_hook (flavour_sql_passcheck.sql) lets set_password's changes
+    through and writes direct_change rows: the audit log's DDL guard covers
+    it as it covers schema rotate, to a superuser too, without pg_tle."""
+    signature = "rotate_hook.passcheck(text, text, anyenum, timestamptz, boolean)"
+    refused = {
+        "CREATE FUNCTION rotate_hook.passcheck(":
+            "CREATE OR REPLACE FUNCTION rotate_hook.passcheck(username text, password text,"
+            " password_type anyenum, valid_until timestamptz, valid_null boolean)"
+            " RETURNS void LANGUAGE plpgsql AS 'BEGIN END'",
+        "ALTER FUNCTION rotate_hook.refuse(":
+            "ALTER FUNCTION rotate_hook.refuse(text, text) SECURITY INVOKER",
+        "CREATE FUNCTION rotate_hook.helper(":
+            "CREATE FUNCTION rotate_hook.helper() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        "ALTER SCHEMA rotate_hook_old\n": "ALTER SCHEMA rotate_hook RENAME TO rotate_hook_old",
+        "ALTER EXTENSION pg_rotate\n":
+            f"ALTER EXTENSION pg_rotate DROP FUNCTION {signature}",
+    }
+    for what, sql in refused.items():
+        proc = bare_pg.psql(sql, dbname=sql_db, check=False)
+        assert proc.returncode == 3, sql
+        assert f"ERROR:  pg_rotate does not allow {what}" in proc.stderr, proc.stderr
+    # a member of the extension, so PostgreSQL refuses DROP outright
+    proc = bare_pg.psql(f"DROP FUNCTION {signature}", dbname=sql_db, check=False)
+    assert proc.returncode == 3
+    assert "because extension pg_rotate requires it" in proc.stderr
+    assert bare_pg.psql("SELECT count(*) FROM pg_proc WHERE pronamespace = 'rotate_hook'::regnamespace",
+                        dbname=sql_db).strip() == "3"
+
+
+def test_set_password_runs_the_statement_the_password_check_knows():
+    """pg_tle's password check lets set_password's change through by its
+    statement's text and its frame in the call stack: the two files must
+    agree.  (The tests against the real pg_tle, test_pgtle_*.py, show that
+    they work together; they are skipped where pg_tle's source is absent.)"""
+    sqldir = os.path.join(util.REPO, "extension", "sql")
+    with open(os.path.join(sqldir, "flavour_sql.sql")) as f:
+        flavour = f.read()
+    with open(os.path.join(sqldir, "flavour_sql_passcheck.sql")) as f:
+        passcheck = f.read()
+    set_password = flavour.split("CREATE OR REPLACE FUNCTION rotate.set_password(", 1)[1]
+    set_password = set_password.split("\n$$;\n", 1)[0]
+    assert re.findall(r"EXECUTE format\('ALTER ROLE[^']*'", set_password) == [
+        "EXECUTE format('ALTER ROLE %I PASSWORD %L'"]
+    assert "format('ALTER ROLE %I PASSWORD ''', username) || password" in passcheck
+    assert (r"PL/pgSQL function rotate\.set_password\(name,text,text,text\) line [0-9]+"
+            r" at EXECUTE" in passcheck)

@@ -32,6 +32,11 @@ RETURNS trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'pg_rotate_managed_role_audit';
 
+CREATE OR REPLACE FUNCTION rotate.managed_role_check()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pg_rotate_managed_role_check';
+
 CREATE OR REPLACE FUNCTION rotate.enforcement()
 RETURNS jsonb
 LANGUAGE C STABLE

@@ -37,13 +37,21 @@
  * (SECURITY INVOKER: current_user is that role's), so every role needs
  * EXECUTE on it and USAGE on its schema, which is why it is not in schema
  * rotate; it asks rotate_hook.is_managed (SECURITY DEFINER, a yes or no
- * from the allow-list) whether the role is managed.
+ * from the allow-list and the marks) whether the role is managed, and
+ * refuses through rotate_hook.refuse (SECURITY DEFINER, to count the
+ * refusal).  The audit log's DDL guard (rotate.audit_log_guard, shared.sql)
+ * covers schema rotate_hook as it covers schema rotate.
  *
  * Refusals leave no row in rotate.audit_log: the refusal is an ERROR, which
  * rolls back everything the transaction wrote, and PL/pgSQL cannot commit
- * a row of its own (the C flavour does it in a background worker).  What
- * remains is the ERROR in the server log, with the user and the database
- * when log_line_prefix names them (%u, %d; RDS's default does).
+ * a row of its own (the C flavour keeps it on disk for a background
+ * worker).  They are counted, as rotate.refuse counts set_password's
+ * (flavour_sql.sql): the next write to the log records how many.  Unlike
+ * rotate.refuse they add no LOG line: a LOG line would carry the refused
+ * statement (log_min_error_statement) and its context, plaintext password
+ * included, which pg_tle keeps out of the log for the ERROR.  So what says
+ * who was refused is the ERROR in the server log, with the user and the
+ * database when log_line_prefix names them (%u, %d; RDS's default does).
  */
 
 CREATE SCHEMA IF NOT EXISTS rotate_hook;
@@ -52,11 +60,14 @@ COMMENT ON SCHEMA rotate_hook IS
 GRANT USAGE ON SCHEMA rotate_hook TO PUBLIC;
 
 /*
- * rotate_hook.is_managed(role_name): is role_name an existing role on the
- * allow-list?  A role that does not exist yet is being created (CREATE
- * ROLE), which changes no managed role's password.  Runs as the owner, so
- * that any role may ask; the answer is no more than the C flavour's role
- * marks show in pg_roles.rolconfig.
+ * rotate_hook.is_managed(role_name): is role_name an existing role that the
+ * C flavour's hook would call managed (self_change_hook.c): on this
+ * database's allow-list (by OID: the role the entry was written for), or
+ * marked by any database's list (rotate.marks(): set where the extension's
+ * owner is a superuser, so never on RDS)?  A role that does not exist yet
+ * is being created (CREATE ROLE), which changes no managed role's
+ * password.  Runs as the owner, so that any role may ask; the answer is no
+ * more than pg_db_role_setting shows every role.
  */
 CREATE OR REPLACE FUNCTION rotate_hook.is_managed(role_name text)
 RETURNS boolean
@@ -64,9 +75,52 @@ LANGUAGE sql STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT EXISTS (SELECT 1 FROM rotate.managed_role m
-					 JOIN pg_roles r ON r.rolname = m.role_name
-					WHERE m.role_name = $1)
+	SELECT EXISTS (SELECT 1 FROM pg_roles r
+					WHERE r.rolname = $1
+					  AND (EXISTS (SELECT 1 FROM rotate.managed_role m
+									WHERE m.role_oid = r.oid)
+						   OR EXISTS (SELECT 1 FROM rotate.marks() k
+									   WHERE k.role = r.oid)))
+$$;
+
+/*
+ * rotate_hook.refuse(username, reason): refuse the change of managed role
+ * username's password, counted in rotate.unrecorded_refusal_seq first (see
+ * the top of this file).  reason is the C flavour's: self_change,
+ * direct_change (someone else, CREATEROLE roles included), or
+ * invalid_verifier (a superuser's plaintext or MD5 password).  Runs as the
+ * owner, who may draw from the sequence; any role may call it, as any role
+ * may call the password check itself: the count is of refusals, and a call
+ * is one (it cannot lower the count, nor write a row).  ALTER ROLE never
+ * runs in a read-only transaction, so the count is always written.
+ */
+CREATE OR REPLACE FUNCTION rotate_hook.refuse(username text, reason text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM nextval('rotate.unrecorded_refusal_seq'::regclass);
+	CASE reason
+		WHEN 'invalid_verifier' THEN
+			RAISE EXCEPTION USING
+				ERRCODE = 'invalid_parameter_value',
+				MESSAGE = format('password of role "%s" must be a SCRAM-SHA-256 verifier', username),
+				DETAIL = format('Role "%s" is managed by pg_rotate: its password is never sent in plaintext or as an MD5 hash.', username),
+				HINT = 'Use rotate.set_password(), or send a verifier computed on the client (psql''s \password does).';
+		WHEN 'self_change' THEN
+			RAISE EXCEPTION USING
+				ERRCODE = 'insufficient_privilege',
+				MESSAGE = format('role "%s" cannot change its own password', username),
+				DETAIL = format('Role "%s" is managed by pg_rotate: only rotate.set_password() or a superuser may change its password.', username);
+		ELSE
+			RAISE EXCEPTION USING
+				ERRCODE = 'insufficient_privilege',
+				MESSAGE = format('permission denied to change the password of role "%s"', username),
+				DETAIL = format('Role "%s" is managed by pg_rotate: only rotate.set_password() or a superuser may change its password.', username);
+	END CASE;
+END
 $$;
 
 /*
@@ -141,11 +195,7 @@ BEGIN
 
 	IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = executor) THEN
 		IF NOT scram THEN
-			RAISE EXCEPTION USING
-				ERRCODE = 'invalid_parameter_value',
-				MESSAGE = format('password of role "%s" must be a SCRAM-SHA-256 verifier', username),
-				DETAIL = format('Role "%s" is managed by pg_rotate: its password is never sent in plaintext or as an MD5 hash.', username),
-				HINT = 'Use rotate.set_password(), or send a verifier computed on the client (psql''s \password does).';
+			PERFORM rotate_hook.refuse(username, 'invalid_verifier');
 		END IF;
 		PERFORM rotate.audit_append('direct_change', username, NULL, NULL,
 									jsonb_build_object('current_user', executor,
@@ -153,23 +203,16 @@ BEGIN
 		RETURN;
 	END IF;
 
-	IF username IN (session_user, executor) THEN
-		RAISE EXCEPTION USING
-			ERRCODE = 'insufficient_privilege',
-			MESSAGE = format('role "%s" cannot change its own password', username),
-			DETAIL = format('Role "%s" is managed by pg_rotate: only rotate.set_password() or a superuser may change its password.', username);
-	END IF;
-	RAISE EXCEPTION USING
-		ERRCODE = 'insufficient_privilege',
-		MESSAGE = format('permission denied to change the password of role "%s"', username),
-		DETAIL = format('Role "%s" is managed by pg_rotate: only rotate.set_password() or a superuser may change its password.', username);
+	PERFORM rotate_hook.refuse(username,
+							   CASE WHEN username IN (session_user, executor)
+									THEN 'self_change' ELSE 'direct_change' END);
 END
 $$;
 
 COMMENT ON FUNCTION rotate_hook.passcheck(text, text, anyenum, timestamptz, boolean) IS
 	'pg_tle passcheck: only rotate.set_password, or a superuser with a SCRAM verifier (audited), changes a managed role''s password';
 GRANT EXECUTE ON FUNCTION rotate_hook.passcheck(text, text, anyenum, timestamptz, boolean),
-						  rotate_hook.is_managed(text) TO PUBLIC;
+						  rotate_hook.is_managed(text), rotate_hook.refuse(text, text) TO PUBLIC;
 
 /*
  * rotate.enforcement(): is the ban on self-change in force in this

@@ -12,12 +12,19 @@
  * the extension owner, no privileges for PUBLIC).
  */
 
--- The allow-list: only these roles may be rotated.  Changes are audited.
+/*
+ * The allow-list: only these roles may be rotated.  Changes are audited.
+ * role_oid is the role that role_name named when the entry was written,
+ * set by the managed_role_check trigger whatever the statement says: a
+ * role created later under a dropped or renamed role's name is not it.
+ * NULL only in an entry kept from 1.0 whose role did not exist then.
+ */
 CREATE TABLE rotate.managed_role (
 	role_name	name PRIMARY KEY,
 	added_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	added_by	name NOT NULL DEFAULT SESSION_USER,
-	note		text
+	note		text,
+	role_oid	oid UNIQUE
 );
 
 COMMENT ON TABLE rotate.managed_role IS
@@ -42,7 +49,8 @@ CREATE TABLE rotate.audit_log (
 	event				text NOT NULL CHECK (event IN (
 							'password_set', 'denied', 'direct_change',
 							'tested', 'finished', 'rolled_back', 'failed',
-							'role_added', 'role_changed', 'role_removed')),
+							'role_added', 'role_changed', 'role_removed',
+							'refusals_unrecorded')),
 	secret_id			text,
 	version_id			text,
 	client_addr			inet,
@@ -58,6 +66,18 @@ CREATE INDEX audit_log_rotation_idx
 	ON rotate.audit_log (secret_id, version_id) WHERE secret_id IS NOT NULL;
 CREATE INDEX audit_log_target_idx ON rotate.audit_log (target);
 
+/*
+ * Refusals whose own row could not be written (the SQL-only flavour's
+ * always: its ERROR rolls the row back; the C flavour's only when it cannot
+ * save the refusal to disk): each calls nextval(), which survives the
+ * rollback, and the next write to the log records how many in a
+ * "refusals_unrecorded" row ({"count": n, "through": value}).  The index
+ * finds the latest such row.
+ */
+CREATE SEQUENCE rotate.unrecorded_refusal_seq;
+CREATE INDEX audit_log_refusals_unrecorded_idx
+	ON rotate.audit_log (id) WHERE event = 'refusals_unrecorded';
+
 COMMENT ON TABLE rotate.audit_log IS
 	'append-only, hash-chained audit trail of pg_rotate';
 
@@ -65,7 +85,8 @@ COMMENT ON TABLE rotate.audit_log IS
 SELECT pg_catalog.pg_extension_config_dump('rotate.managed_role', '');
 SELECT pg_catalog.pg_extension_config_dump('rotate.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('rotate.audit_log_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('rotate.unrecorded_refusal_seq', '');
 
 -- Nothing for PUBLIC: a DBA grants USAGE on the schema and what each role needs.
 REVOKE ALL ON rotate.managed_role, rotate.audit_log FROM PUBLIC;
-REVOKE ALL ON SEQUENCE rotate.audit_log_id_seq FROM PUBLIC;
+REVOKE ALL ON SEQUENCE rotate.audit_log_id_seq, rotate.unrecorded_refusal_seq FROM PUBLIC;

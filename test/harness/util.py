@@ -71,6 +71,17 @@ def chown_to_server_user(path):
         os.chown(path, pw.pw_uid, pw.pw_gid)
 
 
+def child_env(**extra):
+    """os.environ for a build or test run started by a test: without the
+    enclosing make's variables (make check's flags and SANITIZE) and libpq
+    settings (its cluster's PGPORT, ...), plus extra."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "SANITIZE")
+           and not (k.startswith("PG") and not k.startswith("PG_ROTATE_"))}
+    env.update(extra)
+    return env
+
+
 def run(argv, check=True, env=None, input=None, timeout=120, cwd=None):
     """Run a command, capture text output; raise with both streams on failure."""
     proc = subprocess.run(argv, input=input, capture_output=True, text=True,

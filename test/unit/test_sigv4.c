@@ -7,8 +7,8 @@
  *	  signatures computed by botocore.
  *
  * The vectors are read at run time from $SIGV4_TESTSUITE_DIR, by default
- * ../shared/aws-sigv4-testsuite relative to the directory the test runs in
- * (the repository root, as "make unit" does).
+ * test/unit/sigv4-vectors (see ORIGIN.md there) relative to the directory
+ * the test runs in (the repository root, as "make unit" does).
  *
  *-------------------------------------------------------------------------
  */
@@ -382,7 +382,7 @@ main(void)
 	int			failed;
 
 	if (!dir || !*dir)
-		dir = "../shared/aws-sigv4-testsuite";
+		dir = "test/unit/sigv4-vectors";
 	if (nftw(dir, collect_vector, 16, 0) != 0 || nvectors == 0)
 	{
 		fprintf(stderr, "test_sigv4: no SigV4 test vectors found under \"%s\"\n"

@@ -16,7 +16,7 @@ SELECT p.oid::regprocedure AS function, p.prosecdef, p.proconfig,
        pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE') AS public_exec
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = 'rotate'
- ORDER BY p.proname;
+ ORDER BY p.oid::regprocedure::text;
 
 SELECT c.relname, c.relkind,
        NOT has_table_privilege('public', c.oid, 'SELECT') AS no_public_select
@@ -37,10 +37,10 @@ CREATE ROLE regress_auditor;
 CREATE ROLE regress_app LOGIN;
 CREATE ROLE regress_app2 LOGIN;
 CREATE ROLE regress_unmanaged LOGIN;
-CREATE ROLE regress_super SUPERUSER;
-CREATE ROLE regress_repl REPLICATION;
-CREATE ROLE regress_bypass BYPASSRLS;
-CREATE ROLE regress_creator CREATEROLE;
+CREATE ROLE regress_super;                  -- given their attributes below
+CREATE ROLE regress_repl;
+CREATE ROLE regress_bypass;
+CREATE ROLE regress_creator;
 CREATE ROLE regress_owner;                  -- a non-superuser, for 55000
 
 GRANT USAGE ON SCHEMA rotate TO regress_rotator;
@@ -57,10 +57,29 @@ INSERT INTO rotate.managed_role (role_name, note) VALUES
 	('regress_repl', NULL),
 	('regress_bypass', NULL),
 	('regress_creator', NULL),
-	('pg_monitor', NULL),
 	('regress_rotator', NULL);
 
--- test helpers: the audit rows written since the last call
+-- Listing refuses what set_password refuses (02_policy), and with the
+-- library preloaded so does ALTER ROLE on a listed role; a superuser who
+-- edits pg_authid gets past both.  So set_password checks at every call,
+-- and these four are listed roles given, that way, what it refuses.
+UPDATE pg_authid SET rolsuper = true WHERE rolname = 'regress_super';
+UPDATE pg_authid SET rolreplication = true WHERE rolname = 'regress_repl';
+UPDATE pg_authid SET rolbypassrls = true WHERE rolname = 'regress_bypass';
+UPDATE pg_authid SET rolcreaterole = true WHERE rolname = 'regress_creator';
+
+-- each listed role is marked as listed here, by OID
+SELECT m.role_name, m.role_oid = r.oid AS oid_bound,
+       s.setconfig @> ARRAY['pg_rotate.managed=on'] AS marked_here
+  FROM rotate.managed_role m
+  JOIN pg_roles r ON r.rolname = m.role_name
+  LEFT JOIN pg_db_role_setting s
+         ON s.setrole = r.oid
+        AND s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+ ORDER BY 1;
+
+-- test helpers: the audit rows written since the last call (without the
+-- refusing backend's pid and the time of a refusal, which vary)
 CREATE TABLE public.regress_mark (id bigint NOT NULL);
 INSERT INTO public.regress_mark VALUES (0);
 CREATE FUNCTION public.regress_new_audit()
@@ -72,7 +91,8 @@ LANGUAGE sql AS $$
 	     u AS (UPDATE public.regress_mark
 	              SET id = coalesce((SELECT max(r.id) FROM r), regress_mark.id)
 	           RETURNING 1)
-	SELECT r.actor, r.target, r.event, r.secret_id, r.version_id, r.detail
+	SELECT r.actor, r.target, r.event, r.secret_id, r.version_id,
+	       r.detail - ARRAY['pid', 'refused_at']
 	  FROM r, (SELECT count(*) FROM u) AS done
 	 ORDER BY r.id
 $$;

@@ -23,7 +23,7 @@ INSERT INTO rotate.managed_role (role_name) VALUES
 SET SESSION AUTHORIZATION regress_rotator;
 SELECT rotate.set_password('regress_quo''te"d', :'v1') > 0 AS set;
 SELECT rotate.set_password('regress space; DROP ROLE regress_app', :'v1') > 0 AS set;
-SELECT rotate.set_password('regress_ünïcødé_パスワード', :'v1') > 0 AS set;
+SELECT rotate.set_password('regress_ünïcødé_パスワード', :'v1', 'arn:ü', 'v-ü') > 0 AS set;
 SELECT rotate.set_password('regress_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', :'v1') > 0 AS set;
 -- names that differ only by quoting are different roles
 SELECT rotate.set_password('"regress_quo''te""d"', :'v1');

@@ -13,7 +13,7 @@ DROP TABLE public.regress_mark;
 DROP OWNED BY regress_rotator, regress_auditor;
 DROP ROLE regress_rotator, regress_auditor, regress_app, regress_app2,
 	regress_unmanaged, regress_super, regress_repl, regress_bypass,
-	regress_creator, regress_owner,
+	regress_creator, regress_owner, regress_member, regress_middle,
 	"regress_quo'te""d", "regress space; DROP ROLE regress_app",
 	"regress_ünïcødé_パスワード",
 	regress_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx;
