@@ -11,6 +11,7 @@ that drops rows.
 
 import os
 import re
+import uuid
 
 import sql_flavour
 from extension_util import Roles, random_password, scram_verifier
@@ -95,3 +96,31 @@ def test_guard_lifted_and_restored_as_the_readme_says_for_rds_upgrades(bare_pg, 
                    dbname=sql_db, check=False)
     assert proc.returncode == 3
     assert "pg_rotate does not allow ALTER TABLE rotate.audit_log" in proc.stderr
+
+
+def check_created_beside_another_event_trigger(pg, db, create):
+    """CREATE EXTENSION creates schema rotate outside its script; with an
+    event trigger already in the database (pg_tle has one), the guard sees
+    that creation, and must let it through.  It still guards the schema."""
+    pg.psql("CREATE FUNCTION public.regress_noop() RETURNS event_trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN END $$;"
+            "CREATE EVENT TRIGGER regress_other ON ddl_command_end"
+            " EXECUTE FUNCTION public.regress_noop()", dbname=db)
+    pg.psql(create, dbname=db)
+    proc = pg.psql("ALTER SCHEMA rotate RENAME TO regress_rotate", dbname=db, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert "pg_rotate does not allow ALTER SCHEMA regress_rotate" in proc.stderr
+
+
+def test_created_beside_another_event_trigger_c_flavour(pg, plain_db):
+    check_created_beside_another_event_trigger(pg, plain_db, "CREATE EXTENSION pg_rotate")
+
+
+def test_created_beside_another_event_trigger_sql_flavour(bare_pg):
+    db = "t_evt_" + uuid.uuid4().hex[:12]
+    bare_pg.psql(f"CREATE DATABASE {db}")
+    try:
+        check_created_beside_another_event_trigger(
+            bare_pg, db, f"CREATE EXTENSION pg_rotate VERSION '{sql_flavour.sql_version()}'")
+    finally:
+        bare_pg.psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")

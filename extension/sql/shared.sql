@@ -241,7 +241,11 @@ BEGIN
 		SELECT c.command_tag || ' ' || coalesce(c.object_identity, '') INTO what
 		  FROM pg_event_trigger_ddl_commands() c
 		 WHERE NOT c.in_extension
-		   AND ((c.classid = 'pg_namespace'::regclass AND c.objid = ANY (nsps))
+		   AND ((c.classid = 'pg_namespace'::regclass AND c.objid = ANY (nsps)
+				 -- CREATE EXTENSION creates its schema outside the script
+				 -- (not in_extension); it is listed here when another
+				 -- event trigger was already in the database
+				 AND c.command_tag <> 'CREATE SCHEMA')
 				OR (c.classid = 'pg_class'::regclass AND c.objid IN (
 						SELECT r.oid FROM pg_class r
 						 WHERE r.relkind NOT IN ('i', 'I')
