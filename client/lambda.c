@@ -80,7 +80,7 @@ log_invocation(const char *request_id, const char *step, const rot_result *res)
 	pgr_buf		line;
 	json_writer w;
 
-	pgr_log_record_begin(&line, &w, res->outcome == ROT_OUTCOME_FAILED ? "error" : "info");
+	pgr_log_record_begin(&line, &w, rot_outcome_is_failure(res->outcome) ? "error" : "info");
 	json_write_key(&w, "request_id");
 	json_write_string(&w, request_id);
 	json_write_key(&w, "step");
@@ -89,7 +89,7 @@ log_invocation(const char *request_id, const char *step, const rot_result *res)
 	else
 		json_write_null(&w);
 	rot_result_write_json(&w, res);
-	if (res->outcome == ROT_OUTCOME_FAILED)
+	if (rot_outcome_is_failure(res->outcome))
 	{
 		json_write_key(&w, "error_type");
 		json_write_string(&w, error_type(&res->error));
@@ -164,7 +164,7 @@ handle(runtime *rt, const lambda_invocation *inv)
 	else
 		run_event(rt, json_root(event), inv->deadline_ms, &res, &step_name);
 	log_invocation(inv->request_id, step_name, &res);
-	if (res.outcome == ROT_OUTCOME_FAILED)
+	if (rot_outcome_is_failure(res.outcome))
 	{
 		if (lambda_runtime_fail(rt->api, inv->request_id, error_type(&res.error), &res.error,
 								&err) < 0)

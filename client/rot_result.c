@@ -69,6 +69,16 @@ rot_outcome_name(rot_outcome outcome)
 }
 
 /*
+ * Did the work fail? A roll-back is a failure too: what was asked (rotate,
+ * or a Lambda step that Secrets Manager must retry) did not happen.
+ */
+bool
+rot_outcome_is_failure(rot_outcome outcome)
+{
+	return outcome == ROT_OUTCOME_FAILED || outcome == ROT_OUTCOME_ROLLED_BACK;
+}
+
+/*
  * The result's members, into an object the caller opened (and closes, so
  * that it may add its own members around them):
  *

@@ -50,6 +50,7 @@ extern void rot_result_init(rot_result *res, const char *secret_id);
 extern const char *rot_step_name(rot_step_kind step);
 extern int	rot_step_parse(const char *name, rot_step_kind *out);
 extern const char *rot_outcome_name(rot_outcome outcome);
+extern bool rot_outcome_is_failure(rot_outcome outcome);
 extern void rot_result_write_json(json_writer *w, const rot_result *res);
 extern bool rot_result_to_json(const rot_result *res, pgr_buf *out);
 

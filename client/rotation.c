@@ -613,57 +613,8 @@ pending_logs_in(rot_ctx *ctx, pgr_error *err)
 
 static void log_finished(rot_ctx *ctx, const char *mode);
 
-/*
- * Lag collapsing under Secrets Manager's scheduler: right after setSecret
- * committed the new password, log in with it and move AWSCURRENT, instead
- * of leaving the old password refused until the separate finishSecret
- * invocation. The later testSecret and finishSecret invocations then find
- * the token AWSCURRENT and succeed at once. AWSPENDING is removed as
- * finishSecret would (Secrets Manager accepts either end state, but a
- * label left on the current version makes some RotateSecret implementations
- * think a rotation is still in progress). On failure the current password
- * is restored, so the re-run of setSecret starts clean.
- */
-static int
-collapse(rot_ctx *ctx, pgr_error *err)
-{
-	double		t_commit = pgr_now_ms();
-	move_outcome moved = MOVE_NOT_DONE;
-
-	if (pending_logs_in(ctx, err) < 0 ||
-		(moved = move_current(ctx, err)) != MOVE_DONE)
-	{
-		pgr_error	restore = {0};
-
-		/*
-		 * Restore the current password only when AWSCURRENT is known to be
-		 * on the old version: restoring it while the label may have moved
-		 * would lock the application out.
-		 */
-		if (moved == MOVE_UNKNOWN)
-		{
-			pgr_error_hint(err, "The new password stays in the database; its version "
-						   "keeps AWSPENDING, so retrying the rotation finishes it.");
-			return -1;
-		}
-		(void) PGR_TEST_POINT("collapse_before_restore");
-		if (set_password_from(ctx, ctx->current, ctx->current_version, false, &restore) < 0)
-			pgr_log_warning("could not restore the current password of secret \"%s\": %s",
-							ctx->arn, restore.message);
-		return -1;
-	}
-	ctx->res->lag_ms = pgr_now_ms() - t_commit;
-	/* as finishSecret would: the later invocations then find nothing to do */
-	if (remove_pending(ctx, err) < 0)
-	{
-		pgr_log_warning("could not remove AWSPENDING from version \"%s\" of secret \"%s\": %s",
-						ctx->token, ctx->arn, err->message);
-		pgr_error_clear(err);
-	}
-	log_event(ctx, "tested", "{}");
-	log_finished(ctx, "lambda");
-	return 0;
-}
+static int	switch_over(rot_ctx *ctx, bool already_set, double t_set_start,
+						const char *mode, pgr_error *err);
 
 static int
 step_set(rot_ctx *ctx, pgr_error *err)
@@ -692,11 +643,19 @@ step_set(rot_ctx *ctx, pgr_error *err)
 		ctx->res->outcome = ROT_OUTCOME_ALREADY_CURRENT;
 		return 0;
 	}
-	if (set_password_from(ctx, ctx->pending, ctx->token, false, err) < 0)
-		return -1;
-	if (ctx->opts->collapse_lag && collapse(ctx, err) < 0)
-		return -1;
-	return 0;
+
+	/*
+	 * Lag collapsing under Secrets Manager's scheduler: commit, move
+	 * AWSCURRENT at once and prove the login alongside, as the one-shot
+	 * "rotate" does, instead of leaving the old password refused until the
+	 * separate finishSecret invocation. The later testSecret and
+	 * finishSecret invocations then find the token AWSCURRENT and succeed
+	 * at once. A failed proof puts AWSCURRENT and the old password back and
+	 * keeps AWSPENDING, so Secrets Manager's retry of setSecret starts clean.
+	 */
+	if (ctx->opts->collapse_lag)
+		return switch_over(ctx, false, pgr_now_ms(), "lambda", err);
+	return set_password_from(ctx, ctx->pending, ctx->token, false, err);
 }
 
 static int
@@ -924,13 +883,15 @@ current_logs_in(rot_ctx *ctx, pgr_error *err)
 /*
  * After a failed test or a failed move of AWSCURRENT: AWSCURRENT back on
  * the old version (if it had moved), the old password back in the
- * database, the pending label removed so the next rotation starts afresh.
+ * database, and (unless keep_pending: a Lambda setSecret, which Secrets
+ * Manager retries) the pending label removed so the next rotation starts
+ * afresh.
  * The order keeps the invariant: the database password is always that of
  * an AWSCURRENT or AWSPENDING version. When AWSCURRENT cannot be put back
  * for sure, nothing else is touched (the new password keeps AWSPENDING).
  */
 static void
-roll_back(rot_ctx *ctx, bool current_moved, const pgr_error *why)
+roll_back(rot_ctx *ctx, bool current_moved, bool keep_pending, const pgr_error *why)
 {
 	pgr_error	err = {0};
 
@@ -956,11 +917,109 @@ roll_back(rot_ctx *ctx, bool current_moved, const pgr_error *why)
 		return;
 	}
 	(void) PGR_TEST_POINT("rollback_after_restore");
-	if (remove_pending(ctx, &err) < 0)
+	if (!keep_pending && remove_pending(ctx, &err) < 0)
 		pgr_log_warning("could not remove AWSPENDING from version \"%s\": %s", ctx->token,
 						err.message);
 	log_event_with(ctx, "rolled_back", "reason", why->message, -1, NULL);
 	ctx->res->outcome = ROT_OUTCOME_ROLLED_BACK;
+}
+
+/* switch_over's proof, on its own thread while AWSCURRENT moves */
+static int
+prove_new_password(rot_ctx *ctx, pgr_error *err)
+{
+	(void) PGR_TEST_POINT("before_proof");
+	return pending_logs_in(ctx, err);
+}
+
+/*
+ * switch_over
+ *		setSecret, testSecret and finishSecret with the shortest lag: commit
+ *		the new password (unless already_set: a resumed rotation found it
+ *		set), then at once move AWSCURRENT to it while another thread proves
+ *		it logs in. Used by the one-shot "rotate" and by a Lambda setSecret
+ *		that collapses the lag (mode names it in the audit row).
+ *
+ * The lag (old password refused, AWSCURRENT still on it) is one
+ * UpdateSecretVersionStage round trip. A failed move (known not done) or a
+ * failed proof is rolled back: AWSCURRENT back, the old password back; a
+ * move whose outcome is unknown leaves everything where it is (the new
+ * password keeps AWSPENDING, so a re-run finishes it). t_set_start is when
+ * setSecret's work began, for the step timings. In a Lambda setSecret the
+ * pending label stays through a roll-back (Secrets Manager retries the
+ * step), and the runtime prefixes errors with the step. Returns 0 when the
+ * new password is current and logs in.
+ */
+static int
+switch_over(rot_ctx *ctx, bool already_set, double t_set_start, const char *mode,
+			pgr_error *err)
+{
+	rot_result *res = ctx->res;
+	bool		lambda = strcmp(mode, "lambda") == 0;
+	bg_job		pending_login = {0};
+	move_outcome moved;
+	double		t_commit;
+	double		t0;
+
+	if (!already_set)
+	{
+		if (set_password_from(ctx, ctx->pending, ctx->token, true, err) < 0)
+			goto failed_to_set;
+		(void) PGR_TEST_POINT("before_commit");
+		if (!ctx->opts->no_extension && db_commit(ctx->admin_conn, err) < 0)
+			goto failed_to_set;
+		(void) PGR_TEST_POINT("after_set_password");
+	}
+	t_commit = pgr_now_ms();
+	res->step_ms[ROT_SET_SECRET] = t_commit - t_set_start;
+
+	bg_start(&pending_login, prove_new_password, ctx);
+	moved = move_current(ctx, err);
+	if (moved != MOVE_DONE)
+	{
+		bg_wait(&pending_login);
+		if (lambda)
+			pgr_error_prefix(err, "moving AWSCURRENT: ");
+		else
+			pgr_error_prefix(err, "finishSecret for secret \"%s\": ", ctx->arn);
+		if (moved == MOVE_NOT_DONE)
+			roll_back(ctx, false, lambda, err);
+		else
+			pgr_error_hint(err, "The new password stays in the database; its version "
+						   "keeps AWSPENDING, so running the rotation again finishes it.");
+		return -1;
+	}
+	res->lag_ms = pgr_now_ms() - t_commit;
+	t0 = pgr_now_ms();
+	if (bg_wait(&pending_login) < 0)
+	{
+		res->step_ms[ROT_TEST_SECRET] = pgr_now_ms() - t_commit;
+		*err = pending_login.err;
+		if (lambda)
+			pgr_error_prefix(err, "the new password does not log in: ");
+		else
+			pgr_error_prefix(err, "testSecret for secret \"%s\": the new password does not log in: ",
+							 ctx->arn);
+		roll_back(ctx, true, lambda, err);
+		return -1;
+	}
+	res->step_ms[ROT_TEST_SECRET] = pgr_now_ms() - t_commit;
+	/* as finishSecret would: later invocations then find nothing to do */
+	if (remove_pending(ctx, err) < 0)
+		pgr_log_warning("could not remove AWSPENDING from version \"%s\" of secret \"%s\": %s",
+						ctx->token, ctx->arn, err->message);
+	pgr_error_clear(err);
+	res->step_ms[ROT_FINISH_SECRET] = res->lag_ms + (pgr_now_ms() - t0);
+	log_event(ctx, "tested", "{}");
+	log_finished(ctx, mode);
+	res->outcome = ROT_OUTCOME_ROTATED;
+	return 0;
+
+failed_to_set:
+	/* a Lambda step's caller names the step itself */
+	if (!lambda)
+		pgr_error_prefix(err, "setSecret for secret \"%s\": ", ctx->arn);
+	return -1;
 }
 
 /*
@@ -999,12 +1058,9 @@ rot_rotate(aws_session *session, const rot_options *opts, const char *secret_id,
 	pgr_error	probe = {0};
 	bg_job		current_login = {0};
 	bg_job		admin_conn = {0};
-	bg_job		pending_login = {0};
 	bool		already_set = false;
-	move_outcome moved;
 	double		t_start = pgr_now_ms();
 	double		t0;
-	double		t_commit;
 	int			rc = -1;
 
 	ctx.session = session;
@@ -1075,53 +1131,7 @@ rot_rotate(aws_session *session, const rot_options *opts, const char *secret_id,
 					   "changes anything; fix the secret or the server first.");
 		goto failed_in_step;
 	}
-	if (!already_set)
-	{
-		if (set_password_from(&ctx, ctx.pending, ctx.token, true, err) < 0)
-			goto failed_in_step;
-		(void) PGR_TEST_POINT("before_commit");
-		if (!opts->no_extension && db_commit(ctx.admin_conn, err) < 0)
-			goto failed_in_step;
-		(void) PGR_TEST_POINT("after_set_password");
-	}
-	t_commit = pgr_now_ms();
-	res->step_ms[ROT_SET_SECRET] = t_commit - t0;
-
-	/* testSecret alongside the move of AWSCURRENT (finishSecret) */
-	bg_start(&pending_login, pending_logs_in, &ctx);
-	moved = move_current(&ctx, err);
-	if (moved != MOVE_DONE)
-	{
-		bg_wait(&pending_login);
-		pgr_error_prefix(err, "finishSecret for secret \"%s\": ", ctx.arn);
-		if (moved == MOVE_NOT_DONE)
-			roll_back(&ctx, false, err);
-		else
-			pgr_error_hint(err, "The new password stays in the database; its version "
-						   "keeps AWSPENDING, so running the rotation again finishes it.");
-		goto cleanup;
-	}
-	res->lag_ms = pgr_now_ms() - t_commit;
-	t0 = pgr_now_ms();
-	if (bg_wait(&pending_login) < 0)
-	{
-		res->step_ms[ROT_TEST_SECRET] = pgr_now_ms() - t_commit;
-		*err = pending_login.err;
-		pgr_error_prefix(err, "testSecret for secret \"%s\": the new password does not log in: ",
-						 ctx.arn);
-		roll_back(&ctx, true, err);
-		goto cleanup;
-	}
-	res->step_ms[ROT_TEST_SECRET] = pgr_now_ms() - t_commit;
-	if (remove_pending(&ctx, err) < 0)
-		pgr_log_warning("could not remove AWSPENDING from version \"%s\" of secret \"%s\": %s",
-						ctx.token, ctx.arn, err->message);
-	pgr_error_clear(err);
-	res->step_ms[ROT_FINISH_SECRET] = res->lag_ms + (pgr_now_ms() - t0);
-	log_event(&ctx, "tested", "{}");
-	log_finished(&ctx, "rotate");
-	res->outcome = ROT_OUTCOME_ROTATED;
-	rc = 0;
+	rc = switch_over(&ctx, already_set, t0, "rotate", err);
 	goto cleanup;
 
 failed_in_step:
@@ -1132,7 +1142,6 @@ failed_in_step:
 cleanup:
 	bg_wait(&current_login);
 	bg_wait(&admin_conn);
-	bg_wait(&pending_login);
 	res->total_ms = pgr_now_ms() - t_start;
 	ctx_free(&ctx);
 	return rc;

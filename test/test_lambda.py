@@ -16,7 +16,7 @@ from harness.lambda_runtime import RuntimeAPI
 from harness.leakscan import assert_no_leaks
 from harness.reliability import STEPS, LambdaProcess
 from harness.scenario import Scenario
-from harness.util import REPO
+from harness.util import REPO, wait_until
 
 def stop_and_read_logs(fn):
     """Stop fn; returns (its stdout, every line of which must be JSON, parsed;
@@ -76,6 +76,73 @@ def test_four_events_rotate_and_redelivery_is_idempotent(scenario, client_bin, a
     assert_no_leaks([scenario.initial_password, new_password, scenario.admin_password,
                      scenario.creds[1]],
                     {"lambda stdout": json.dumps(logs), "lambda stderr": stderr})
+
+
+def test_collapsed_set_secret_moves_awscurrent_while_the_proof_runs(scenario, client_bin,
+                                                                    api, tmp_path):
+    """The one-shot's order in Lambda mode: with the proof of the new
+    password held at its start (a pause point of the test build), setSecret
+    has already moved AWSCURRENT to the token; the lag is the move alone,
+    not a login plus the move."""
+    token = scenario.start_pending()
+    fn = LambdaProcess(client_bin + "-testhooks", scenario, api,
+                       PG_ROTATE_TEST_PAUSE_AT="before_proof",
+                       PG_ROTATE_TEST_PAUSE_DIR=str(tmp_path))
+    try:
+        assert run_events(api, [event(scenario, "createSecret", token)])[0][0] == "response"
+        request = api.invoke(event(scenario, "setSecret", token))
+        wait_until(lambda: (tmp_path / "before_proof.paused").exists(), timeout=60,
+                   what="the proof to start")
+        wait_until(lambda: scenario.version_with("AWSCURRENT") == token, timeout=30,
+                   what="AWSCURRENT to move while the proof is held")
+        (tmp_path / "before_proof.resume").touch()
+        kind, body, _ = api.wait_result(request)
+    finally:
+        logs, _ = stop_and_read_logs(fn)
+    assert kind == "response", body
+    set_line = [line for line in logs if line.get("step") == "setSecret"][0]
+    assert set_line["outcome"] == "rotated" and set_line["lag_ms"] is not None
+
+
+def test_collapsed_set_secret_whose_proof_fails_moves_back_and_keeps_pending(
+        scenario, client_bin, api):
+    """setSecret commits, moves AWSCURRENT at once and proves the login
+    alongside (the one-shot's order). When the proof fails (a fault point of
+    the test build), AWSCURRENT goes back to the old version, the old
+    password is restored, AWSPENDING stays on the token, the invocation
+    fails (so Secrets Manager retries it), and the retry finishes."""
+    hooked = client_bin + "-testhooks"
+    token = scenario.start_pending()
+    old_version = scenario.version_with("AWSCURRENT")
+    fn = LambdaProcess(hooked, scenario, api, PG_ROTATE_TEST_FAIL_AT="test_login")
+    try:
+        created, failed = run_events(api, [event(scenario, s, token) for s in STEPS[:2]])
+    finally:
+        logs, stderr = stop_and_read_logs(fn)
+    assert created[0] == "response", created[1]
+    kind, body, _ = failed
+    assert kind == "error"
+    assert body["errorType"] == "PgRotate.DatabaseError", body
+    assert body["errorMessage"].startswith(
+        f'setSecret for secret "{scenario.app_arn}": the new password does not log in: '), body
+    assert scenario.version_with("AWSCURRENT") == old_version
+    assert scenario.version_with("AWSPENDING") == token
+    assert scenario.can_login(scenario.initial_password)
+    set_line = [line for line in logs if line.get("step") == "setSecret"][0]
+    assert set_line["outcome"] == "rolled_back" and set_line["level"] == "error"
+    events = [r["event"] for r in scenario.audit() if r["version_id"] == token]
+    assert events[-1] == "rolled_back", events
+
+    fn = LambdaProcess(client_bin, scenario, api)   # Secrets Manager's retry
+    try:
+        results = run_events(api, [event(scenario, s, token) for s in STEPS[1:]])
+    finally:
+        stop_and_read_logs(fn)
+    assert [k for k, _, _ in results] == ["response"] * 3, results
+    assert scenario.version_with("AWSCURRENT") == token
+    assert not any("AWSPENDING" in s for s in scenario.stages().values())
+    assert not scenario.can_login(scenario.initial_password)
+    assert scenario.audit_chain_ok()
 
 
 def test_without_lag_collapsing_the_steps_run_in_order(scenario, client_bin, api):

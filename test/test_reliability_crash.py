@@ -224,11 +224,13 @@ def test_kill_lambda_at_every_point_then_redelivery_converges(scenario, client_b
 
 def test_kill_lambda_while_restoring_then_redelivery_converges(scenario, client_bin, leaks,
                                                                tmp_path):
-    """The collapsed setSecret's login fails (fault point): it restores the
-    current password; it is killed at each point from there on."""
+    """The collapsed setSecret's proof fails (fault point) after it moved
+    AWSCURRENT: it moves the label back and restores the current password,
+    keeping AWSPENDING for Secrets Manager's retry; it is killed at each
+    point from there on."""
     TRIED["lambda-rollback"] = lambda_kills(scenario, client_bin, leaks, tmp_path,
                                             fail_at="test_login",
-                                            first="collapse_before_restore")
+                                            first="rollback_before_move_back")
 
 
 def test_every_point_in_the_source_was_killed_at():
