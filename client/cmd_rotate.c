@@ -624,6 +624,10 @@ cmd_step(int argc, char **argv)
 
 /* ----- check ------------------------------------------------------------ */
 
+/* What check --audit says when it had nothing to check the log against. */
+#define NO_ANCHOR_ATTENTION "no audit log anchor to check against (pass --anchor, or " \
+	"rotate with --anchor-in-secret): only the chain's consistency was checked"
+
 /* The audit log's check, as the member "audit" of check's JSON object. */
 static void
 write_audit_json(json_writer *w, const rot_audit *audit)
@@ -697,6 +701,8 @@ print_check_json(const rot_check *c, const rot_audit *audit)
 	json_write_begin_array(&w);
 	for (int i = 0; i < c->nattention; i++)
 		json_write_string(&w, c->attention[i]);
+	if (audit && audit->verdict.ok && audit->source == ROT_ANCHOR_NONE)
+		json_write_string(&w, NO_ANCHOR_ATTENTION);
 	json_write_end_array(&w);
 	if (audit)
 		write_audit_json(&w, audit);
@@ -757,8 +763,9 @@ report_mismatch(const rot_audit *audit)
 	pgr_error	err = {0};
 
 	pgr_error_set(&err, PGR_ERR_INPUT, NULL,
-				  "the audit log of database \"%s\" does not match%s%s", audit->dbname,
-				  audit->anchor[0] ? " anchor " : " its own chain", audit->anchor);
+				  "the audit log of database \"%s\" does not match %s%s%s", audit->dbname,
+				  audit->anchor[0] ? "anchor \"" : "its own chain", audit->anchor,
+				  audit->anchor[0] ? "\"" : "");
 	pgr_error_detail(&err, "Row %lld: %s.", audit->verdict.first_bad_id,
 					 audit->verdict.problem);
 	pgr_error_hint(&err, "Rows were changed, removed or re-chained since the anchor was "
@@ -801,16 +808,8 @@ cmd_check(int argc, char **argv)
 	}
 	else
 	{
-		bool		attend = check.nattention > 0;
+		bool		no_anchor = a.audit && audit.verdict.ok && audit.source == ROT_ANCHOR_NONE;
 
-		if (a.audit && audit.verdict.ok && audit.source == ROT_ANCHOR_NONE)
-		{
-			attend = true;
-			if (!common.json)
-				printf("attention: no audit log anchor to check against (pass --anchor, or "
-					   "rotate with --anchor-in-secret): only the chain's consistency was "
-					   "checked\n");
-		}
 		if (common.json)
 			print_check_json(&check, a.audit ? &audit : NULL);
 		else
@@ -818,6 +817,8 @@ cmd_check(int argc, char **argv)
 			print_check_text(&check);
 			if (a.audit)
 				print_audit_text(&audit);
+			if (no_anchor)
+				printf("attention: %s\n", NO_ANCHOR_ATTENTION);
 			fflush(stdout);
 		}
 		if (a.audit && !audit.verdict.ok)
@@ -826,7 +827,7 @@ cmd_check(int argc, char **argv)
 			rc = PGR_EXIT_AUDIT_MISMATCH;
 		}
 		else
-			rc = attend ? PGR_EXIT_ATTENTION : PGR_EXIT_OK;
+			rc = (check.nattention > 0 || no_anchor) ? PGR_EXIT_ATTENTION : PGR_EXIT_OK;
 	}
 	if (check.secret_id)
 		rot_check_free(&check);

@@ -63,33 +63,21 @@ usage(FILE *out)
 }
 
 /*
- * The command word: the first argument that is neither an option nor the
- * value of a shared option that takes one, so that shared options may come
- * before it (pg_rotate --profile prod rotate ...), as with the AWS CLI; the
- * command's parser then reads them with its own. *version is set when
- * --version comes before the command word (or there is none).
+ * The command word (pgr_cli_word_index): shared options may come before it
+ * (pg_rotate --profile prod rotate ...), as with the AWS CLI; the command's
+ * parser then reads them with its own. *version is set when --version comes
+ * before the command word (or there is none).
  */
 static const char *
 find_command(int argc, char **argv, bool *version)
 {
-	*version = false;
-	for (int i = 1; i < argc; i++)
-	{
-		const char *arg = argv[i];
+	int			at = pgr_cli_word_index(argc, argv, 0);
 
-		if (strcmp(arg, "--version") == 0)
+	*version = false;
+	for (int i = 1; i < at; i++)
+		if (strcmp(argv[i], "--version") == 0)
 			*version = true;
-		else if (strncmp(arg, "--", 2) == 0)
-		{
-			if (!strchr(arg, '='))
-				for (const pgr_option *o = pgr_common_option_table; o->name; o++)
-					if (o->kind != PGR_OPT_FLAG && strcmp(arg + 2, o->name) == 0)
-						i++;
-		}
-		else if (arg[0] != '-')
-			return arg;
-	}
-	return NULL;
+	return at < argc ? argv[at] : NULL;
 }
 
 /* pg_rotate --version: the program's and its libraries' versions. */
