@@ -26,6 +26,11 @@
  * the session (e.g. ALTER ROLE rotator SET log_parameter_max_length = 0, run
  * by a superuser); otherwise the call is refused with a hint.
  *
+ * The audit log's anchor. A rotation's last event and rotate.audit_anchor()
+ * travel together in libpq's pipeline mode (db_log_event_and_anchor), so the
+ * anchor costs no round trip; check --audit reads the log's verdict or its
+ * rows (db_verify_audit_log, db_read_audit_log).
+ *
  *-------------------------------------------------------------------------
  */
 #include <stdio.h>

@@ -9,7 +9,9 @@
  * What is decided: a fresh rotation, resuming an unfinished one (before
  * and after its commit), "already current" when another process rotated
  * meanwhile, and after a failure which of rolling back, leaving the new
- * password in place, or carrying on is right; the steps' refusals; check.
+ * password in place, or carrying on is right; the steps' refusals; check;
+ * the audit log's anchor in the result and (--anchor-in-secret) in the new
+ * version, and a refused or anchorless log that changes no outcome.
  *
  *-------------------------------------------------------------------------
  */
