@@ -768,9 +768,10 @@ report_mismatch(const rot_audit *audit)
 				  audit->anchor[0] ? "\"" : "");
 	pgr_error_detail(&err, "Row %lld: %s.", audit->verdict.first_bad_id,
 					 audit->verdict.problem);
-	pgr_error_hint(&err, "Rows were changed, removed or re-chained since the anchor was "
-				   "taken: compare rotate.audit_log with a backup, and find who switched "
-				   "its guard off.");
+	pgr_error_hint(&err, "%s: compare rotate.audit_log with a backup, and find who switched "
+				   "its guard off.", audit->anchor[0] ?
+				   "Rows were changed, removed or re-chained since the anchor was taken" :
+				   "A row was changed, inserted or removed");
 	pgr_log_report(&err);
 }
 
@@ -829,8 +830,7 @@ cmd_check(int argc, char **argv)
 		else
 			rc = (check.nattention > 0 || no_anchor) ? PGR_EXIT_ATTENTION : PGR_EXIT_OK;
 	}
-	if (check.secret_id)
-		rot_check_free(&check);
+	rot_check_free(&check);
 	aws_session_close(session);
 	free_args(&a);
 	return rc;

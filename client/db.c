@@ -954,6 +954,7 @@ db_log_event_and_anchor(PGconn *admin, const char *target_role, const char *even
 		pgr_error_set(anchor_err, PGR_ERR_DATABASE, NULL,
 					  "could not read the audit log's anchor: the connection failed");
 		set_libpq_detail(anchor_err, PQerrorMessage(admin));
+		PQexitPipelineMode(admin);
 		return rc;
 	}
 	res = pipeline_result(admin);
