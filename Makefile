@@ -21,6 +21,12 @@ EXTENSION_GOALS := extension install-extension installcheck pg_tle
 
 .PHONY: all extension install install-extension installcheck pg_tle clean
 
+# The release's version, set once, in META.json ("version"): the PGXN
+# distribution's name, the client's "pg_rotate --version" (client.mk passes
+# it to the compiler) and, as X.Y, the extension's default_version in
+# extension/pg_rotate.control (test/test_meta.py checks that they agree).
+DIST_VERSION := $(shell sed -n 's/^   "version": *"\([^"]*\)".*/\1/p' META.json)
+
 ifneq ($(filter-out $(DRIVER_GOALS) $(EXTENSION_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifeq ($(shell $(PG_CONFIG) --pgxs 2>/dev/null),)
 $(error pg_config not found: run "make deps" first (as root), or set PG_CONFIG=/path/to/pg_config)
@@ -54,7 +60,6 @@ clean: clean-client clean-test
 # make dist: the PGXN distribution, $(DIST).zip, by git archive of HEAD (what
 # is committed, nothing else); its version is META.json's.  From it,
 # "make -C extension && make -C extension install" builds the extension.
-DIST_VERSION := $(shell sed -n 's/^   "version": *"\([^"]*\)".*/\1/p' META.json)
 DIST = pg_rotate-$(DIST_VERSION)
 DISTDIR ?= .
 

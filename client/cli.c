@@ -249,6 +249,34 @@ pgr_cli_parse(int argc, char **argv, const pgr_option *options, pgr_option_fn fn
 	return 0;
 }
 
+/*
+ * Where the nth word is (0: the command, 1: its subcommand): the nth
+ * argument that is neither an option nor the value of a shared option that
+ * takes one, so that shared options may come before the command and between
+ * it and its subcommand, as with the AWS CLI. Returns its index in argv, or
+ * argc when there is none.
+ */
+int
+pgr_cli_word_index(int argc, char **argv, int nth)
+{
+	for (int i = 1; i < argc; i++)
+	{
+		const char *arg = argv[i];
+
+		if (strncmp(arg, "--", 2) == 0)
+		{
+			const pgr_option *o = strchr(arg, '=') ? NULL :
+				find_option(pgr_common_option_table, arg + 2, strlen(arg + 2));
+
+			if (o && o->kind != PGR_OPT_FLAG)
+				i++;
+		}
+		else if (arg[0] != '-' && nth-- == 0)
+			return i;
+	}
+	return argc;
+}
+
 /* Print an option table for --help (entries without help are aliases). */
 void
 pgr_cli_print_options(FILE *out, const pgr_option *options)

@@ -61,6 +61,7 @@ extern int	pgr_cli_parse(int argc, char **argv, const pgr_option *options,
 						  pgr_error *err);
 extern int	pgr_cli_parse_long(const char *option, const char *value, long min,
 							   long max, long *out, pgr_error *err);
+extern int	pgr_cli_word_index(int argc, char **argv, int nth);
 extern void pgr_cli_print_options(FILE *out, const pgr_option *options);
 
 #endif							/* PGR_CLI_H */

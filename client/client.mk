@@ -9,9 +9,10 @@ CLIENT_LIB_SRCS = $(filter-out client/main.c,$(CLIENT_SRCS))
 CLIENT_LIB_OBJS = $(CLIENT_LIB_SRCS:.c=.o)
 
 CLIENT_PKGS = libcurl expat
+# The program's version is the release's (DIST_VERSION, from META.json).
 CLIENT_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wformat=2 -Wno-format-truncation \
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -fstack-protector-strong \
-	-D_FORTIFY_SOURCE=2 -MMD -MP -Iclient \
+	-D_FORTIFY_SOURCE=2 -MMD -MP -Iclient -DPGR_VERSION=\"$(DIST_VERSION)\" \
 	-I$(shell $(PG_CONFIG) --includedir) $(shell pkg-config --cflags $(CLIENT_PKGS))
 CLIENT_LDLIBS = -L$(shell $(PG_CONFIG) --libdir) -lpq \
 	$(shell pkg-config --libs $(CLIENT_PKGS)) -lcrypto -lpthread
@@ -82,9 +83,15 @@ test/unit/%: test/unit/%.c $(UNIT_SUPPORT) $(CLIENT_LIB) $(CLIENT_FLAGS_STAMP)
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t || exit 1; done
 
+# The program, and its bash completion where bash-completion looks for it
+# (under $(prefix)/share, which its XDG_DATA_DIRS search covers).
+datadir ?= $(prefix)/share
+bashcompdir ?= $(datadir)/bash-completion/completions
+
 install-client: $(CLIENT_BIN)
-	$(INSTALL) -d '$(DESTDIR)$(bindir)'
+	$(INSTALL) -d '$(DESTDIR)$(bindir)' '$(DESTDIR)$(bashcompdir)'
 	$(INSTALL) -m 755 $(CLIENT_BIN) '$(DESTDIR)$(bindir)/pg_rotate'
+	$(INSTALL) -m 644 completion/pg_rotate '$(DESTDIR)$(bashcompdir)/pg_rotate'
 
 CLIENT_CLEAN = client/pg_rotate client/pg_rotate-testhooks client/testhooks client/*.o \
 	client/*.d client/libpgrotate.a client/.build-flags test/unit/*.o test/unit/*.d \

@@ -21,12 +21,14 @@
 #include "json.h"
 #include "log.h"
 #include "password_env.h"
+#include "rot_audit.h"
 #include "rotation.h"
 
 #define MAX_SECRETS		100000
 #define MAX_PARALLEL	256
 #define MAX_ID_LEN		2048
 #define MAX_SECRETS_FILE (64 * 1024 * 1024)
+#define PROGRESS_NAME_LEN 32	/* bytes of a secret's name on the progress line */
 
 enum
 {
@@ -45,7 +47,11 @@ enum
 	R_REQUIRE_EACH,
 	R_STEP,
 	R_TOKEN,
-	R_ROTATION_TOKEN
+	R_ROTATION_TOKEN,
+	R_ANCHOR_IN_SECRET,
+	R_AUDIT,
+	R_ANCHOR,
+	R_RECOMPUTE
 };
 
 #define PASSWORD_OPTIONS \
@@ -60,11 +66,15 @@ enum
 	{"exclude-lowercase", PGR_OPT_FLAG, R_EXCLUDE_LOWERCASE, "no lowercase (EXCLUDE_LOWERCASE)"}, \
 	{"require-each-included-type", PGR_OPT_FLAG, R_REQUIRE_EACH, "one of each type (REQUIRE_EACH_INCLUDED_TYPE, default on)"}
 
+#define ANCHOR_IN_SECRET_OPTION \
+	{"anchor-in-secret", PGR_OPT_FLAG, R_ANCHOR_IN_SECRET, "store the audit log's anchor in each new version (" SECRET_ANCHOR_KEY ")"}
+
 static const pgr_option rotate_options[] = {
 	{"secret-id", PGR_OPT_VALUE, R_SECRET_ID, "secret to rotate (repeat for more)"},
 	{"secrets-file", PGR_OPT_VALUE, R_SECRETS_FILE, "file with one secret id per line (# comments)"},
 	{"parallel", PGR_OPT_VALUE, R_PARALLEL, "rotate up to N secrets at once (default 1)"},
 	PASSWORD_OPTIONS,
+	ANCHOR_IN_SECRET_OPTION,
 	{NULL, 0, 0, NULL}
 };
 
@@ -74,11 +84,16 @@ static const pgr_option step_options[] = {
 	{"token", PGR_OPT_VALUE, R_TOKEN, "the ClientRequestToken: the pending version id (required)"},
 	{"rotation-token", PGR_OPT_VALUE, R_ROTATION_TOKEN, "the event's RotationToken, if any"},
 	PASSWORD_OPTIONS,
+	ANCHOR_IN_SECRET_OPTION,
 	{NULL, 0, 0, NULL}
 };
 
 static const pgr_option check_options[] = {
 	{"secret-id", PGR_OPT_VALUE, R_SECRET_ID, "the secret (required)"},
+	{"audit", PGR_OPT_FLAG, R_AUDIT, "also verify the database's audit log against an anchor"},
+	{"anchor", PGR_OPT_VALUE, R_ANCHOR, "with --audit: the anchor (default: the one in AWSCURRENT)"},
+	{"recompute", PGR_OPT_FLAG, R_RECOMPUTE, "with --audit: recompute the row hashes here (needs SELECT)"},
+	{"admin-secret-id", PGR_OPT_VALUE, R_ADMIN_SECRET_ID, "with --audit: the secret to connect with (default: masterarn)"},
 	{NULL, 0, 0, NULL}
 };
 
@@ -93,6 +108,9 @@ typedef struct rot_args
 	const char *step;
 	const char *token;
 	const char *rotation_token;
+	bool		audit;			/* check --audit, --anchor, --recompute */
+	const char *anchor;
+	bool		recompute;
 	rot_options opts;
 } rot_args;
 
@@ -205,6 +223,29 @@ rot_option(void *ctx, int id, const char *value, bool negated, pgr_error *err)
 		case R_ROTATION_TOKEN:
 			a->rotation_token = value;
 			return 0;
+		case R_ANCHOR_IN_SECRET:
+			a->opts.anchor_in_secret = !negated;
+			return 0;
+		case R_AUDIT:
+			a->audit = !negated;
+			return 0;
+		case R_ANCHOR:
+			{
+				long long	anchor_id;
+				char		hash[AUDIT_HASH_LEN + 1];
+
+				if (audit_anchor_parse(value, &anchor_id, hash, err) < 0)
+				{
+					err->errclass = PGR_ERR_USAGE;
+					pgr_error_prefix(err, "--anchor: ");
+					return -1;
+				}
+				a->anchor = value;
+				return 0;
+			}
+		case R_RECOMPUTE:
+			a->recompute = !negated;
+			return 0;
 	}
 	pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "unhandled option %d", id);
 	return -1;
@@ -312,6 +353,27 @@ exit_status(const rot_result *results, int n)
 
 /* ----- shared set-up ------------------------------------------------------ */
 
+/* Options that only mean something together, or never together. */
+static int
+check_combinations(const rot_args *a, pgr_error *err)
+{
+	if (a->opts.anchor_in_secret && a->opts.no_extension)
+	{
+		pgr_error_set(err, PGR_ERR_USAGE, NULL,
+					  "--anchor-in-secret cannot be used with --no-extension");
+		pgr_error_detail(err, "Without the extension there is no audit log to take an anchor of.");
+		return -1;
+	}
+	if ((a->anchor || a->recompute) && !a->audit)
+	{
+		pgr_error_set(err, PGR_ERR_USAGE, NULL, "%s is an option of --audit",
+					  a->anchor ? "--anchor" : "--recompute");
+		pgr_error_hint(err, "Add --audit.");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Parse the command line into *a and *common and open the AWS session.
  * Returns -1 (after reporting) with *exit_code set when the command must end.
@@ -346,6 +408,11 @@ setup(int argc, char **argv, const pgr_option *options, const char *usage_line,
 	if (common->npositional > 1)
 	{
 		pgr_log_error("unexpected argument \"%s\"", common->positional[1]);
+		return -1;
+	}
+	if (check_combinations(a, &err) < 0)
+	{
+		pgr_log_report(&err);
 		return -1;
 	}
 	if (common->verbose)
@@ -390,7 +457,29 @@ typedef struct pool
 	int			next;			/* next secret to take */
 	int			done;
 	int			failed;
+	const rot_result *slowest;	/* the longest rotation so far */
 } pool;
+
+/*
+ * The progress line on stderr, under the pool's lock: done/total, failures
+ * so far and the slowest rotation so far (its secret's name and seconds).
+ */
+static void
+show_progress(const pool *p)
+{
+	char		name[PROGRESS_NAME_LEN + 1];
+	char		clean[sizeof(name) * 4];
+
+	if (!p->slowest)
+	{
+		pgr_log_progress("[%d/%d] %d failed", p->done, p->args->nids, p->failed);
+		return;
+	}
+	rot_result_secret_name(p->slowest, name, sizeof(name));
+	pgr_log_sanitize(clean, sizeof(clean), name);
+	pgr_log_progress("[%d/%d] %d failed, slowest so far %s (%.1f s)", p->done,
+					 p->args->nids, p->failed, clean, p->slowest->total_ms / 1000.0);
+}
 
 /* Rotate secrets from the pool until none is left. */
 static void *
@@ -415,11 +504,13 @@ worker(void *arg)
 		p->done++;
 		if (res->outcome != ROT_OUTCOME_ROTATED)
 			p->failed++;
+		if (!p->slowest || res->total_ms > p->slowest->total_ms)
+			p->slowest = res;
 		if (p->progress)
-			pgr_log_progress("%s", "");
+			pgr_log_progress_clear();
 		print_result(res, p->json);
 		if (p->progress)
-			pgr_log_progress("[%d/%d] %d failed", p->done, p->args->nids, p->failed);
+			show_progress(p);
 		pthread_mutex_unlock(&p->lock);
 	}
 	return NULL;
@@ -448,7 +539,8 @@ cmd_rotate(int argc, char **argv)
 	p.args = &a;
 	p.session = session;
 	p.json = common.json;
-	p.progress = a.nids > 1 && isatty(STDERR_FILENO);
+	/* for a person at a terminal: never with --json, never into a file */
+	p.progress = a.nids > 1 && !common.json && isatty(STDERR_FILENO);
 	p.results = calloc(a.nids, sizeof(rot_result));
 	if (!p.results)
 	{
@@ -532,9 +624,50 @@ cmd_step(int argc, char **argv)
 
 /* ----- check ------------------------------------------------------------ */
 
-/* What rot_check_secret() found, as one JSON object on one line. */
+/* What check --audit says when it had nothing to check the log against. */
+#define NO_ANCHOR_ATTENTION "no audit log anchor to check against (pass --anchor, or " \
+	"rotate with --anchor-in-secret): only the chain's consistency was checked"
+
+/* The audit log's check, as the member "audit" of check's JSON object. */
 static void
-print_check_json(const rot_check *c)
+write_audit_json(json_writer *w, const rot_audit *audit)
+{
+	json_write_key(w, "audit");
+	json_write_begin_object(w);
+	json_write_key(w, "database");
+	json_write_string(w, audit->dbname);
+	json_write_key(w, "anchor");
+	if (audit->anchor[0])
+		json_write_string(w, audit->anchor);
+	else
+		json_write_null(w);
+	json_write_key(w, "anchor_source");
+	json_write_string(w, rot_anchor_source_name(audit->source));
+	json_write_key(w, "recomputed");
+	json_write_bool(w, audit->recomputed);
+	json_write_key(w, "ok");
+	json_write_bool(w, audit->verdict.ok);
+	json_write_key(w, "rows_checked");
+	json_write_int(w, audit->verdict.rows_checked);
+	json_write_key(w, "first_bad_id");
+	if (audit->verdict.first_bad_id > 0)
+		json_write_int(w, audit->verdict.first_bad_id);
+	else
+		json_write_null(w);
+	json_write_key(w, "problem");
+	if (audit->verdict.problem[0])
+		json_write_string(w, audit->verdict.problem);
+	else
+		json_write_null(w);
+	json_write_end_object(w);
+}
+
+/*
+ * What rot_check_secret() found, and the audit log's check when one was
+ * asked for (audit not NULL), as one JSON object on one line.
+ */
+static void
+print_check_json(const rot_check *c, const rot_audit *audit)
 {
 	pgr_buf		line;
 	json_writer w;
@@ -568,10 +701,36 @@ print_check_json(const rot_check *c)
 	json_write_begin_array(&w);
 	for (int i = 0; i < c->nattention; i++)
 		json_write_string(&w, c->attention[i]);
+	if (audit && audit->verdict.ok && audit->source == ROT_ANCHOR_NONE)
+		json_write_string(&w, NO_ANCHOR_ATTENTION);
 	json_write_end_array(&w);
+	if (audit)
+		write_audit_json(&w, audit);
 	json_write_end_object(&w);
 	pgr_log_json_line(&line);
 	pgr_buf_free(&line);
+}
+
+/* The audit log's check, as text. */
+static void
+print_audit_text(const rot_audit *audit)
+{
+	const char *how = audit->recomputed ? "row hashes recomputed here" :
+		"by rotate.verify_audit_log";
+
+	if (!audit->verdict.ok)
+		printf("audit log of database %s: DOES NOT MATCH%s%s (%lld rows, %s): row %lld: %s\n",
+			   audit->dbname, audit->anchor[0] ? " anchor " : "", audit->anchor,
+			   audit->verdict.rows_checked, how, audit->verdict.first_bad_id,
+			   audit->verdict.problem);
+	else if (audit->anchor[0])
+		printf("audit log of database %s: matches anchor %s (from the %s; %lld rows, %s)\n",
+			   audit->dbname, audit->anchor,
+			   audit->source == ROT_ANCHOR_GIVEN ? "command line" : "secret",
+			   audit->verdict.rows_checked, how);
+	else
+		printf("audit log of database %s: chain consistent, no anchor (%lld rows, %s)\n",
+			   audit->dbname, audit->verdict.rows_checked, how);
 }
 
 /* What rot_check_secret() found, as text. */
@@ -595,9 +754,33 @@ print_check_text(const rot_check *c)
 }
 
 /*
+ * A log that does not match, reported as an error (it is one for whoever
+ * runs the check) besides the printed verdict.
+ */
+static void
+report_mismatch(const rot_audit *audit)
+{
+	pgr_error	err = {0};
+
+	pgr_error_set(&err, PGR_ERR_INPUT, NULL,
+				  "the audit log of database \"%s\" does not match %s%s%s", audit->dbname,
+				  audit->anchor[0] ? "anchor \"" : "its own chain", audit->anchor,
+				  audit->anchor[0] ? "\"" : "");
+	pgr_error_detail(&err, "Row %lld: %s.", audit->verdict.first_bad_id,
+					 audit->verdict.problem);
+	pgr_error_hint(&err, "%s: compare rotate.audit_log with a backup, and find who switched "
+				   "its guard off.", audit->anchor[0] ?
+				   "Rows were changed, removed or re-chained since the anchor was taken" :
+				   "A row was changed, inserted or removed");
+	pgr_log_report(&err);
+}
+
+/*
  * Is the secret healthy? (rot_check_secret.) Prints the versions and their
- * stages, whether AWSCURRENT logs in, and what needs attention; exit 3
- * when something does.
+ * stages, whether AWSCURRENT logs in, and what needs attention; with
+ * --audit, also whether the database's audit log matches an anchor
+ * (rot_audit_check). Exit 5 when it does not, else 3 when something needs
+ * attention (an audit without any anchor does).
  */
 int
 cmd_check(int argc, char **argv)
@@ -605,30 +788,49 @@ cmd_check(int argc, char **argv)
 	rot_args	a;
 	pgr_common_options common;
 	aws_session *session;
-	rot_check	check;
+	rot_check	check = {0};
+	rot_audit	audit;
 	pgr_error	err = {0};
 	int			rc;
 
-	if (setup(argc, argv, check_options, "pg_rotate check --secret-id ID", &a, &common,
-			  &session, &rc) < 0)
+	if (setup(argc, argv, check_options,
+			  "pg_rotate check --secret-id ID [--audit [--anchor ANCHOR] [--recompute]]",
+			  &a, &common, &session, &rc) < 0)
 	{
 		free_args(&a);
 		return rc;
 	}
-	if (rot_check_secret(session, &a.opts, a.ids[0], &check, &err) != 0)
+	if (rot_check_secret(session, &a.opts, a.ids[0], &check, &err) != 0 ||
+		(a.audit && rot_audit_check(session, &a.opts, check.secret_id, a.anchor, a.recompute,
+									&audit, &err) != 0))
 	{
 		pgr_log_report(&err);
 		rc = pgr_error_exit_code(&err);
 	}
 	else
 	{
+		bool		no_anchor = a.audit && audit.verdict.ok && audit.source == ROT_ANCHOR_NONE;
+
 		if (common.json)
-			print_check_json(&check);
+			print_check_json(&check, a.audit ? &audit : NULL);
 		else
+		{
 			print_check_text(&check);
-		rc = check.nattention > 0 ? PGR_EXIT_ATTENTION : PGR_EXIT_OK;
-		rot_check_free(&check);
+			if (a.audit)
+				print_audit_text(&audit);
+			if (no_anchor)
+				printf("attention: %s\n", NO_ANCHOR_ATTENTION);
+			fflush(stdout);
+		}
+		if (a.audit && !audit.verdict.ok)
+		{
+			report_mismatch(&audit);
+			rc = PGR_EXIT_AUDIT_MISMATCH;
+		}
+		else
+			rc = (check.nattention > 0 || no_anchor) ? PGR_EXIT_ATTENTION : PGR_EXIT_OK;
 	}
+	rot_check_free(&check);
 	aws_session_close(session);
 	free_args(&a);
 	return rc;

@@ -331,19 +331,18 @@ usage(FILE *out, const subcommand *only)
 	pgr_cli_print_options(out, pgr_common_option_table);
 }
 
-/* The subcommand named on the command line (the first word after "secret"). */
+/*
+ * The subcommand named on the command line: the word after "secret", with
+ * shared options before either (pgr_cli_word_index).
+ */
 static const subcommand *
 find_subcommand(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] != '-')
-		{
-			for (const subcommand *s = subcommands; s->name; s++)
-				if (strcmp(argv[i], s->name) == 0)
-					return s;
-			if (strcmp(argv[i], "secret") != 0)
-				return NULL;
-		}
+	int			at = pgr_cli_word_index(argc, argv, 1);
+
+	for (const subcommand *s = subcommands; at < argc && s->name; s++)
+		if (strcmp(argv[at], s->name) == 0)
+			return s;
 	return NULL;
 }
 

@@ -26,6 +26,11 @@
  * the session (e.g. ALTER ROLE rotator SET log_parameter_max_length = 0, run
  * by a superuser); otherwise the call is refused with a hint.
  *
+ * The audit log's anchor. A rotation's last event and rotate.audit_anchor()
+ * travel together in libpq's pipeline mode (db_log_event_and_anchor), so the
+ * anchor costs no round trip; check --audit reads the log's verdict or its
+ * rows (db_verify_audit_log, db_read_audit_log).
+ *
  *-------------------------------------------------------------------------
  */
 #include <stdio.h>
@@ -50,6 +55,22 @@
 	"FROM pg_temp.pg_rotate_stash s"
 #define SET_PASSWORD_PARAMS \
 	"SELECT rotate.set_password($1::pg_catalog.name, $2, $3, $4)"
+#define LOG_EVENT_SQL \
+	"SELECT rotate.log_event($1::pg_catalog.name, $2, $3, $4, $5::pg_catalog.jsonb)"
+#define AUDIT_ANCHOR_SQL	"SELECT rotate.audit_anchor()"
+
+/*
+ * The audit log's rows as rotate.audit_row_hash() serializes them, in
+ * audit_field's order, then row_hash (see extension/audit.c's header).
+ */
+#define READ_AUDIT_LOG_SQL \
+	"SELECT a.id::pg_catalog.text, " \
+	"pg_catalog.to_char(a.logged_at AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
+	"a.actor::pg_catalog.text, a.target::pg_catalog.text, a.event, a.secret_id, " \
+	"a.version_id, a.client_addr::pg_catalog.text, a.application_name, " \
+	"a.detail::pg_catalog.text, a.prev_hash, a.row_hash " \
+	"FROM rotate.audit_log a ORDER BY a.id"
 
 /*
  * The --no-extension path. The ALTER ROLE runs inside PL/pgSQL (statements
@@ -365,15 +386,19 @@ db_scram_verifier(PGconn *conn, const char *user, const char *password,
 }
 
 /*
- * Is the pg_rotate extension installed in the connection's database?
+ * Is the pg_rotate extension installed in the connection's database, and
+ * (*has_anchor, may be NULL) does it have rotate.audit_anchor(), which 1.0
+ * has not? One query answers both.
  */
 int
-db_has_extension(PGconn *conn, bool *out, pgr_error *err)
+db_has_extension(PGconn *conn, bool *out, bool *has_anchor, pgr_error *err)
 {
 	PGresult   *res;
 
 	res = PQexec(conn,
-				 "SELECT pg_catalog.count(*) FROM pg_catalog.pg_extension "
+				 "SELECT pg_catalog.count(*), "
+				 "pg_catalog.to_regprocedure('rotate.audit_anchor()') IS NOT NULL "
+				 "FROM pg_catalog.pg_extension "
 				 "WHERE extname OPERATOR(pg_catalog.=) 'pg_rotate'");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 	{
@@ -382,6 +407,8 @@ db_has_extension(PGconn *conn, bool *out, pgr_error *err)
 		return -1;
 	}
 	*out = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+	if (has_anchor)
+		*has_anchor = *out && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	PQclear(res);
 	return 0;
 }
@@ -764,6 +791,29 @@ cleanup:
 }
 
 /*
+ * rotate.log_event's parameters and the words of its failure, shared by
+ * db_log_event() and db_log_event_and_anchor(). Returns -1 (err set) for
+ * arguments that are never sent.
+ */
+static int
+log_event_params(PGconn *admin, const char *target_role, const char *event,
+				 const char *secret_id, const char *version_id,
+				 const char *detail_json, const char **params, char *what,
+				 size_t whatlen, pgr_error *err)
+{
+	if (!admin || !event || check_role_name(target_role, err) < 0)
+		return -1;
+	params[0] = target_role;
+	params[1] = event;
+	params[2] = secret_id;
+	params[3] = version_id;
+	params[4] = detail_json ? detail_json : "{}";
+	snprintf(what, whatlen, "could not record event \"%s\" for role \"%s\"",
+			 event, target_role);
+	return 0;
+}
+
+/*
  * Record a later step of a rotation with rotate.log_event(): event is
  * "tested", "finished", "rolled_back" or "failed"; detail_json a JSON object
  * (NULL for {}). The audit row id goes to *audit_id (may be NULL).
@@ -778,21 +828,220 @@ db_log_event(PGconn *admin, const char *target_role, const char *event,
 	char		what[PGR_ERRMSG_LEN];
 	int			rc;
 
-	if (!admin || !event || check_role_name(target_role, err) < 0)
+	if (log_event_params(admin, target_role, event, secret_id, version_id, detail_json,
+						 params, what, sizeof(what), err) < 0)
 		return -1;
-	params[0] = target_role;
-	params[1] = event;
-	params[2] = secret_id;
-	params[3] = version_id;
-	params[4] = detail_json ? detail_json : "{}";
-	snprintf(what, sizeof(what), "could not record event \"%s\" for role \"%s\"",
-			 event, target_role);
-	res = PQexecParams(admin,
-					   "SELECT rotate.log_event($1::pg_catalog.name, $2, $3, $4, "
-					   "$5::pg_catalog.jsonb)",
-					   5, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(admin, LOG_EVENT_SQL, 5, NULL, params, NULL, NULL, 0);
 	rc = take_audit_id(admin, res, what, audit_id, err);
 	PQclear(res);
+	return rc;
+}
+
+/*
+ * rotate.audit_anchor()'s answer in res, into anchor (AUDIT_ANCHOR_LEN
+ * bytes): "" for an empty log. An answer that is no anchor is an error.
+ */
+static int
+take_anchor(PGconn *conn, PGresult *res, char *anchor, pgr_error *err)
+{
+	long long	id;
+	char		hash[AUDIT_HASH_LEN + 1];
+
+	anchor[0] = '\0';
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		set_result_error(err, conn, res, "could not read the audit log's anchor");
+		return -1;
+	}
+	if (PQntuples(res) != 1 || PQnfields(res) != 1)
+	{
+		pgr_error_set(err, PGR_ERR_DATABASE, NULL,
+					  "could not read the audit log's anchor: unexpected result from the server");
+		return -1;
+	}
+	if (PQgetisnull(res, 0, 0))
+		return 0;
+	if (audit_anchor_parse(PQgetvalue(res, 0, 0), &id, hash, err) < 0)
+	{
+		pgr_error_prefix(err, "rotate.audit_anchor() returned an ");
+		return -1;
+	}
+	snprintf(anchor, AUDIT_ANCHOR_LEN, "%s", PQgetvalue(res, 0, 0));
+	return 0;
+}
+
+/*
+ * The audit log's anchor now (rotate.audit_anchor(), extension 1.1 and
+ * later), into anchor (AUDIT_ANCHOR_LEN bytes): "" for an empty log.
+ */
+int
+db_audit_anchor(PGconn *conn, char *anchor, pgr_error *err)
+{
+	PGresult   *res = PQexec(conn, AUDIT_ANCHOR_SQL);
+	int			rc = take_anchor(conn, res, anchor, err);
+
+	PQclear(res);
+	return rc;
+}
+
+/* In pipeline mode: the next query's result, and the NULL that ends it. */
+static PGresult *
+pipeline_result(PGconn *conn)
+{
+	PGresult   *res = PQgetResult(conn);
+	PGresult   *rest;
+
+	while (res && (rest = PQgetResult(conn)) != NULL)
+		PQclear(rest);
+	return res;
+}
+
+/* In pipeline mode: the result of a Sync. */
+static bool
+pipeline_synced(PGconn *conn)
+{
+	PGresult   *res = PQgetResult(conn);
+	bool		ok = res && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+
+	PQclear(res);
+	return ok;
+}
+
+/*
+ * Record an event as db_log_event() does and read the audit log's anchor
+ * right after it, in one round trip: the two queries travel together in
+ * libpq's pipeline mode, each followed by a Sync, so each is a transaction
+ * of its own: the anchor's sees the event's row, and when the event is
+ * refused (an audited refusal) the anchor is still read. The anchor goes to
+ * anchor (AUDIT_ANCHOR_LEN bytes): "" when the log is empty or the anchor
+ * could not be read (anchor_err says why then). Returns the event's status
+ * (err). The connection must be idle, outside any transaction.
+ */
+int
+db_log_event_and_anchor(PGconn *admin, const char *target_role, const char *event,
+						const char *secret_id, const char *version_id,
+						const char *detail_json, char *anchor, pgr_error *err,
+						pgr_error *anchor_err)
+{
+	const char *params[5];
+	PGresult   *res;
+	char		what[PGR_ERRMSG_LEN];
+	int			rc;
+
+	anchor[0] = '\0';
+	if (log_event_params(admin, target_role, event, secret_id, version_id, detail_json,
+						 params, what, sizeof(what), err) < 0)
+		return -1;
+	if (PQtransactionStatus(admin) != PQTRANS_IDLE || PQenterPipelineMode(admin) != 1)
+	{
+		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "%s: the connection is busy", what);
+		return -1;
+	}
+	if (PQsendQueryParams(admin, LOG_EVENT_SQL, 5, NULL, params, NULL, NULL, 0) != 1 ||
+		PQpipelineSync(admin) != 1 ||
+		PQsendQueryParams(admin, AUDIT_ANCHOR_SQL, 0, NULL, NULL, NULL, NULL, 0) != 1 ||
+		PQpipelineSync(admin) != 1)
+	{
+		set_result_error(err, admin, NULL, what);
+		PQexitPipelineMode(admin);
+		return -1;
+	}
+	res = pipeline_result(admin);
+	rc = take_audit_id(admin, res, what, NULL, err);
+	PQclear(res);
+	if (!pipeline_synced(admin))
+	{
+		pgr_error_set(anchor_err, PGR_ERR_DATABASE, NULL,
+					  "could not read the audit log's anchor: the connection failed");
+		set_libpq_detail(anchor_err, PQerrorMessage(admin));
+		PQexitPipelineMode(admin);
+		return rc;
+	}
+	res = pipeline_result(admin);
+	if (take_anchor(admin, res, anchor, anchor_err) < 0)
+		anchor[0] = '\0';
+	PQclear(res);
+	if (!pipeline_synced(admin) || PQexitPipelineMode(admin) != 1)
+		pgr_log_debug("the pipeline of the anchor's query did not end cleanly");
+	return rc;
+}
+
+/*
+ * rotate.verify_audit_log(anchor) (anchor NULL: the chain alone), as the
+ * server computes it, into *out.
+ */
+int
+db_verify_audit_log(PGconn *conn, const char *anchor, audit_verdict *out,
+					pgr_error *err)
+{
+	const char *params[1] = {anchor};
+	PGresult   *res;
+	int			rc = -1;
+
+	res = PQexecParams(conn,
+					   "SELECT ok, rows_checked, first_bad_id, problem "
+					   "FROM rotate.verify_audit_log($1::pg_catalog.text)",
+					   1, NULL, params, NULL, NULL, 0);
+	memset(out, 0, sizeof(*out));
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		set_result_error(err, conn, res, "could not verify the audit log");
+	else if (PQntuples(res) != 1 || PQnfields(res) != 4 || PQgetisnull(res, 0, 0) ||
+			 parse_bigint(PQgetvalue(res, 0, 1), &out->rows_checked) < 0 ||
+			 (!PQgetisnull(res, 0, 2) &&
+			  parse_bigint(PQgetvalue(res, 0, 2), &out->first_bad_id) < 0))
+		pgr_error_set(err, PGR_ERR_DATABASE, NULL,
+					  "could not verify the audit log: unexpected result from the server");
+	else
+	{
+		out->ok = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		snprintf(out->problem, sizeof(out->problem), "%s", PQgetvalue(res, 0, 3));
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Every row of rotate.audit_log, oldest first, handed to fn as
+ * rotate.audit_row_hash() serializes it (the connection's role needs SELECT
+ * on the table). Rows are streamed (libpq's single-row mode), so a long log
+ * is never held whole. Returns -1 when the rows could not all be read.
+ */
+int
+db_read_audit_log(PGconn *conn, void (*fn) (void *ctx, const audit_row *row),
+				  void *ctx, pgr_error *err)
+{
+	PGresult   *res;
+	int			rc = 0;
+
+	if (PQsendQuery(conn, READ_AUDIT_LOG_SQL) != 1 || PQsetSingleRowMode(conn) != 1)
+	{
+		set_result_error(err, conn, NULL, "could not read rotate.audit_log");
+		while ((res = PQgetResult(conn)) != NULL)
+			PQclear(res);
+		return -1;
+	}
+	while ((res = PQgetResult(conn)) != NULL)
+	{
+		ExecStatusType status = PQresultStatus(res);
+
+		if (status == PGRES_SINGLE_TUPLE && rc == 0 && PQnfields(res) == AUDIT_NFIELDS + 1)
+		{
+			audit_row	row;
+
+			for (int i = 0; i < AUDIT_NFIELDS; i++)
+				row.field[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
+			row.row_hash = PQgetisnull(res, 0, AUDIT_NFIELDS) ? NULL :
+				PQgetvalue(res, 0, AUDIT_NFIELDS);
+			fn(ctx, &row);
+		}
+		else if (status != PGRES_SINGLE_TUPLE && status != PGRES_TUPLES_OK && rc == 0)
+		{
+			set_result_error(err, conn, res, "could not read rotate.audit_log");
+			rc = -1;
+		}
+		PQclear(res);
+	}
 	return rc;
 }
 

@@ -22,8 +22,14 @@
 
 #include <libpq-fe.h>
 
+#include "audit_chain.h"
 #include "error.h"
 #include "secret.h"
+
+/* pipeline mode (db_log_event_and_anchor) came with libpq 14 */
+#ifndef LIBPQ_HAS_PIPELINING
+#error "pg_rotate needs libpq 14 or later"
+#endif
 
 #define DB_DEFAULT_CONNECT_TIMEOUT	10	/* seconds */
 #define DB_APPLICATION_NAME			"pg_rotate"
@@ -52,7 +58,7 @@ extern int	db_login_test(const pgr_secret *s, const db_options *opts,
 extern int	db_scram_verifier(PGconn *conn, const char *user, const char *password,
 							  char **out, pgr_error *err);
 
-extern int	db_has_extension(PGconn *conn, bool *out, pgr_error *err);
+extern int	db_has_extension(PGconn *conn, bool *out, bool *has_anchor, pgr_error *err);
 extern int	db_set_password(PGconn *admin, const char *target_role,
 							const char *verifier, const char *secret_id,
 							const char *version_id, long long *audit_id,
@@ -68,6 +74,15 @@ extern int	db_log_event(PGconn *admin, const char *target_role, const char *even
 						 const char *secret_id, const char *version_id,
 						 const char *detail_json, long long *audit_id,
 						 pgr_error *err);
+extern int	db_log_event_and_anchor(PGconn *admin, const char *target_role,
+									const char *event, const char *secret_id,
+									const char *version_id, const char *detail_json,
+									char *anchor, pgr_error *err, pgr_error *anchor_err);
+extern int	db_audit_anchor(PGconn *conn, char *anchor, pgr_error *err);
+extern int	db_verify_audit_log(PGconn *conn, const char *anchor, audit_verdict *out,
+								pgr_error *err);
+extern int	db_read_audit_log(PGconn *conn, void (*fn) (void *ctx, const audit_row *row),
+							  void *ctx, pgr_error *err);
 extern int	db_alter_role_password_direct(PGconn *admin, const char *role,
 										  const char *verifier, pgr_error *err);
 

@@ -22,6 +22,7 @@
 #define PGR_EXIT_USAGE		2	/* bad command line or configuration */
 #define PGR_EXIT_ATTENTION	3	/* "check" found something that needs attention */
 #define PGR_EXIT_ROLLED_BACK 4	/* a rotation failed its test and was rolled back */
+#define PGR_EXIT_AUDIT_MISMATCH 5	/* "check --audit": the audit log does not match */
 
 /* Broad classes of failure, so callers can branch without parsing text. */
 typedef enum pgr_errclass

@@ -13,8 +13,10 @@
  *
  * Logs are JSON objects, one per line on stdout (CloudWatch Logs keeps each
  * as one event): one per invocation, the step's result (rot_result.h) with
- * the request id and the step; the JSON writer escapes every control
- * character (CWE-117), and no secret is ever in one.
+ * the request id and the step, then the invocation's metrics as a CloudWatch
+ * Embedded Metric Format document (emf.h) unless PG_ROTATE_METRICS_NAMESPACE
+ * is set empty; the JSON writer escapes every control character (CWE-117),
+ * and no secret is ever in one.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +30,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "commands.h"
+#include "emf.h"
 #include "json.h"
 #include "lambda_runtime.h"
 #include "log.h"
@@ -41,6 +44,7 @@ typedef struct runtime
 	lambda_runtime *api;
 	aws_session *session;
 	rot_options opts;
+	const char *metrics_namespace;	/* NULL: no metrics */
 } runtime;
 
 /*
@@ -95,6 +99,21 @@ log_invocation(const char *request_id, const char *step, const rot_result *res)
 		json_write_string(&w, error_type(&res->error));
 	}
 	pgr_log_record_end(&line, &w);
+}
+
+/* The invocation's metrics (emf.h), one line after its log line. */
+static void
+log_metrics(const runtime *rt, const char *request_id, const char *step,
+			const rot_result *res)
+{
+	pgr_buf		line;
+
+	if (!rt->metrics_namespace)
+		return;
+	if (emf_write_invocation(&line, rt->metrics_namespace, pgr_epoch_ms(), request_id, step,
+							 res))
+		pgr_log_json_line(&line);
+	pgr_buf_free(&line);
 }
 
 /*
@@ -164,6 +183,7 @@ handle(runtime *rt, const lambda_invocation *inv)
 	else
 		run_event(rt, json_root(event), inv->deadline_ms, &res, &step_name);
 	log_invocation(inv->request_id, step_name, &res);
+	log_metrics(rt, inv->request_id, step_name, &res);
 	if (rot_outcome_is_failure(res.outcome))
 	{
 		if (lambda_runtime_fail(rt->api, inv->request_id, error_type(&res.error), &res.error,
@@ -202,10 +222,20 @@ static int
 init(runtime *rt, pgr_common_options *common, pgr_error *err)
 {
 	const char *collapse = getenv("PG_ROTATE_COLLAPSE_LAG");
+	const char *anchor = getenv("PG_ROTATE_ANCHOR_IN_SECRET");
+	const char *ns = getenv(EMF_NAMESPACE_ENV);
 
+	/* unset: the default namespace; set empty: no metrics */
+	if (!ns)
+		rt->metrics_namespace = EMF_DEFAULT_NAMESPACE;
+	else if (ns[0] && emf_namespace_check(ns, err) < 0)
+		return -1;
+	else if (ns[0])
+		rt->metrics_namespace = ns;
 	default_ca_bundle(common);
 	rot_options_init(&rt->opts);
 	rt->opts.collapse_lag = !(collapse && strcasecmp(collapse, "false") == 0);
+	rt->opts.anchor_in_secret = anchor && strcasecmp(anchor, "true") == 0;
 	rt->opts.db.sslmode = common->sslmode;
 	rt->opts.db.sslrootcert = common->sslrootcert;
 	if (pgr_password_rules_from_env(&rt->opts.rules, err) < 0)

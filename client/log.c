@@ -188,8 +188,9 @@ pgr_log_report(const pgr_error *err)
 }
 
 /*
- * A status line on the terminal, rewritten in place: "\r" and the text, no
- * newline (an empty text returns to the line's start, for output over it).
+ * A status line on the terminal (the caller checks that stderr is one),
+ * rewritten in place: back to the line's start, the text, the rest of the
+ * line erased (ANSI EL), no newline. Keep the text shorter than a line.
  */
 void
 pgr_log_progress(const char *fmt,...)
@@ -200,7 +201,15 @@ pgr_log_progress(const char *fmt,...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\r%s", text);
+	fprintf(stderr, "\r%s\033[K", text);
+	fflush(stderr);
+}
+
+/* Erase the status line, for other output to take its place. */
+void
+pgr_log_progress_clear(void)
+{
+	fputs("\r\033[K", stderr);
 	fflush(stderr);
 }
 

@@ -41,6 +41,7 @@ extern void pgr_log_record_begin(pgr_buf *b, json_writer *w, const char *level);
 extern void pgr_log_record_end(pgr_buf *b, json_writer *w);
 extern void pgr_log_progress(const char *fmt,...)
 			__attribute__((format(printf, 1, 2)));
+extern void pgr_log_progress_clear(void);
 extern void pgr_log_progress_end(void);
 extern void pgr_log_write_error(json_writer *w, const pgr_error *err);
 

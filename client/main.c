@@ -14,12 +14,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "commands.h"
 #include "error.h"
 #include "log.h"
+#include "version.h"
 
-#define PGR_VERSION "1.0"
+/* the release's version, from META.json (client/client.mk) */
+#ifndef PGR_VERSION
+#error "PGR_VERSION is not defined: build with the top-level Makefile"
+#endif
 
 typedef int (*command_fn) (int argc, char **argv);
 
@@ -47,7 +52,7 @@ usage(FILE *out)
 	fprintf(out,
 			"pg_rotate rotates PostgreSQL passwords kept in AWS Secrets Manager.\n\n"
 			"Usage:\n"
-			"  pg_rotate COMMAND [options]\n"
+			"  pg_rotate [shared options] COMMAND [options]\n"
 			"  pg_rotate --help | --version\n\n"
 			"Commands:\n");
 	for (const command *c = commands; c->name; c++)
@@ -58,46 +63,55 @@ usage(FILE *out)
 }
 
 /*
- * The command word: the first argument that is neither an option nor the
- * value of a shared option that takes one.
+ * The command word (pgr_cli_word_index): shared options may come before it
+ * (pg_rotate --profile prod rotate ...), as with the AWS CLI; the command's
+ * parser then reads them with its own. *version is set when --version comes
+ * before the command word (or there is none).
  */
 static const char *
-find_command(int argc, char **argv)
+find_command(int argc, char **argv, bool *version)
 {
-	for (int i = 1; i < argc; i++)
-	{
-		const char *arg = argv[i];
+	int			at = pgr_cli_word_index(argc, argv, 0);
 
-		if (strncmp(arg, "--", 2) == 0)
-		{
-			if (!strchr(arg, '='))
-				for (const pgr_option *o = pgr_common_option_table; o->name; o++)
-					if (o->kind != PGR_OPT_FLAG && strcmp(arg + 2, o->name) == 0)
-						i++;
-			continue;
-		}
-		if (arg[0] == '-')
-			continue;
-		return arg;
+	*version = false;
+	for (int i = 1; i < at; i++)
+		if (strcmp(argv[i], "--version") == 0)
+			*version = true;
+	return at < argc ? argv[at] : NULL;
+}
+
+/* pg_rotate --version: the program's and its libraries' versions. */
+static int
+print_version(void)
+{
+	pgr_buf		text;
+	int			rc = PGR_EXIT_OK;
+
+	pgr_buf_init(&text, 0);
+	if (pgr_version_describe(PGR_VERSION, &text))
+		fputs(text.data, stdout);
+	else
+	{
+		pgr_log_error("out of memory");
+		rc = PGR_EXIT_FAILURE;
 	}
-	return NULL;
+	pgr_buf_free(&text);
+	return rc;
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *name;
+	bool		version;
 
 	pgr_log_init("pg_rotate", PGR_LOG_INFO);
 	/* a Lambda custom runtime is started as "bootstrap", without arguments */
 	if (argc == 1 && strcmp(basename(argv[0]), "bootstrap") == 0)
 		return cmd_lambda(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "--version") == 0)
-	{
-		printf("pg_rotate %s\n", PGR_VERSION);
-		return PGR_EXIT_OK;
-	}
-	name = find_command(argc, argv);
+	name = find_command(argc, argv, &version);
+	if (version)
+		return print_version();
 	if (!name)
 	{
 		bool		help = false;

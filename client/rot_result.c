@@ -79,12 +79,54 @@ rot_outcome_is_failure(rot_outcome outcome)
 }
 
 /*
+ * The secret's name, for people and for metrics' dimensions: from an ARN
+ * ("arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf") the NAME,
+ * without the six random characters Secrets Manager appends; otherwise the
+ * id as given. Shortened to outlen - 1 bytes, never inside a UTF-8
+ * character; "-" when there is no id at all.
+ */
+void
+rot_result_secret_name(const rot_result *res, char *out, size_t outlen)
+{
+	const char *id = res->secret_id;
+	const char *marker = ":secret:";
+	const char *at = strstr(id, marker);
+	size_t		len = strlen(id);
+
+	if (outlen == 0)
+		return;
+	if (strncmp(id, "arn:", 4) == 0 && at)
+	{
+		id = at + strlen(marker);
+		len = strlen(id);
+		if (len > 7 && id[len - 7] == '-')
+			len -= 7;
+	}
+	if (len == 0)
+	{
+		id = "-";
+		len = 1;
+	}
+	if (len > outlen - 1)
+	{
+		len = outlen - 1;
+		/* back off a cut UTF-8 sequence: its continuation bytes, then its lead */
+		while (len > 0 && ((unsigned char) id[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(out, id, len);
+	out[len] = '\0';
+}
+
+/*
  * The result's members, into an object the caller opened (and closes, so
  * that it may add its own members around them):
  *
  *	secret_id, version_id (null before one is known), outcome, lag_ms (null
  *	when not measured), steps_ms {step: ms} for the steps run, total_ms,
- *	sm_calls, and on failure or rollback error {code, message, detail, hint}
+ *	sm_calls, audit_anchor (rotate.audit_anchor() right after the rotation's
+ *	last audit write, finished or rolled_back; null when none was taken), and
+ *	on failure or rollback error {code, message, detail, hint}
  */
 void
 rot_result_write_json(json_writer *w, const rot_result *res)
@@ -116,6 +158,11 @@ rot_result_write_json(json_writer *w, const rot_result *res)
 	json_write_double(w, res->total_ms);
 	json_write_key(w, "sm_calls");
 	json_write_int(w, res->sm_calls);
+	json_write_key(w, "audit_anchor");
+	if (res->audit_anchor[0])
+		json_write_string(w, res->audit_anchor);
+	else
+		json_write_null(w);
 	if (res->error.message[0])
 	{
 		json_write_key(w, "error");

@@ -12,7 +12,9 @@
 #define PGR_ROT_RESULT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
+#include "audit_chain.h"
 #include "buf.h"
 #include "error.h"
 #include "json.h"
@@ -43,6 +45,9 @@ typedef struct rot_result
 	double		step_ms[ROT_NSTEPS];	/* < 0: step not run */
 	double		total_ms;
 	int			sm_calls;		/* Secrets Manager requests made */
+	char		audit_anchor[AUDIT_ANCHOR_LEN];	/* the audit log's tip right
+												 * after the last write, "" if
+												 * none was taken */
 	pgr_error	error;			/* why it failed or rolled back */
 } rot_result;
 
@@ -51,6 +56,7 @@ extern const char *rot_step_name(rot_step_kind step);
 extern int	rot_step_parse(const char *name, rot_step_kind *out);
 extern const char *rot_outcome_name(rot_outcome outcome);
 extern bool rot_outcome_is_failure(rot_outcome outcome);
+extern void rot_result_secret_name(const rot_result *res, char *out, size_t outlen);
 extern void rot_result_write_json(json_writer *w, const rot_result *res);
 extern bool rot_result_to_json(const rot_result *res, pgr_buf *out);
 

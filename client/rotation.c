@@ -35,6 +35,7 @@
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ typedef struct rot_ctx
 	pgr_secret *pending;
 	pgr_secret *admin;
 	PGconn	   *admin_conn;
+	bool		has_anchor;		/* its extension has rotate.audit_anchor() */
 	bool		fresh_token;	/* made here: no pending value exists yet */
 	sm_secret_value start;		/* rot_rotate: AWSCURRENT when it started
 								 * (ARN, version; its value is in current) */
@@ -386,9 +388,12 @@ generate_password(rot_ctx *ctx, char **out, pgr_error *err)
 	return sm_get_random_password(ctx->session, &ctx->opts->rules, out, err);
 }
 
+static int	anchor_for_secret(rot_ctx *ctx, char *anchor, pgr_error *err);
+
 /*
  * createSecret: keep the pending value if the version has one, else store
- * the current secret with a new password as the AWSPENDING version.
+ * the current secret with a new password as the AWSPENDING version (with
+ * --anchor-in-secret, and the audit log's anchor now).
  */
 static int
 create_pending(rot_ctx *ctx, pgr_error *err)
@@ -396,6 +401,7 @@ create_pending(rot_ctx *ctx, pgr_error *err)
 	bool		missing;
 	char	   *password = NULL;
 	char	   *json = NULL;
+	char		anchor[AUDIT_ANCHOR_LEN] = "";
 	const char *stages[] = {STAGE_PENDING};
 	sm_put_input in = {0};
 	int			rc = -1;
@@ -411,7 +417,9 @@ create_pending(rot_ctx *ctx, pgr_error *err)
 	}
 	else if (generate_password(ctx, &password, err) < 0)
 		goto cleanup;
-	if (secret_with_password(ctx->current, password, &json, err) < 0)
+	if ((ctx->opts->anchor_in_secret && anchor_for_secret(ctx, anchor, err) < 0) ||
+		secret_with_password_and_anchor(ctx->current, password, anchor[0] ? anchor : NULL,
+										&json, err) < 0)
 		goto cleanup;
 	in.secret_id = ctx->arn;
 	in.client_request_token = ctx->token;
@@ -511,7 +519,7 @@ open_admin(rot_ctx *ctx, pgr_error *err)
 	(void) PGR_TEST_POINT("after_lock");
 	if (ctx->opts->no_extension)
 		return 0;
-	if (db_has_extension(ctx->admin_conn, &has_extension, err) < 0)
+	if (db_has_extension(ctx->admin_conn, &has_extension, &ctx->has_anchor, err) < 0)
 		goto refused;
 	if (!has_extension)
 	{
@@ -573,29 +581,119 @@ set_password_from(rot_ctx *ctx, const pgr_secret *s, const char *version_id,
 }
 
 /*
- * Record a later step in the audit log, connecting as the admin if this
- * process has not yet; a failure here is only a warning.
+ * Say once per process that an extension without rotate.audit_anchor()
+ * (1.0) records no anchors: a fleet of such databases would otherwise say
+ * it for every secret.
  */
 static void
-log_event(rot_ctx *ctx, const char *event, const char *detail_json)
+warn_no_anchor_once(rot_ctx *ctx)
+{
+	static atomic_bool said = false;
+
+	if (!atomic_exchange(&said, true))
+		pgr_log_warning("the pg_rotate extension in database \"%s\" has no "
+						"rotate.audit_anchor() (version 1.0): rotations there record no "
+						"audit log anchor; run ALTER EXTENSION pg_rotate UPDATE",
+						ctx->opts->db.dbname ? ctx->opts->db.dbname :
+						secret_dbname(ctx->current));
+}
+
+/*
+ * A later step that the audit log did not take. The rotation goes on: its
+ * outcome is the passwords' and labels', not the log's. The one refusal to
+ * expect (SQLSTATE 55000) is tested, finished or rolled_back for a version
+ * whose password was not set through rotate.set_password: by hand, or by a
+ * run with --no-extension; say that in words.
+ */
+static void
+warn_not_recorded(rot_ctx *ctx, const char *event, const pgr_error *err)
+{
+	if (strcmp(err->code, "55000") == 0 && strstr(err->detail, "no password_set row"))
+		pgr_log_warning("rotate.audit_log refused \"%s\" for version \"%s\" of secret \"%s\": "
+						"it has no password_set row for role \"%s\" with that secret and "
+						"version, as the password was not set through rotate.set_password "
+						"(but by hand, or with --no-extension); the rotation is not affected, "
+						"and the refusal is recorded as a \"denied\" row",
+						event, ctx->token, ctx->arn, secret_username(ctx->current));
+	else
+		pgr_log_warning("could not record \"%s\" in rotate.audit_log for secret \"%s\": %s%s%s",
+						event, ctx->arn, err->message, err->detail[0] ? ": " : "",
+						err->detail);
+}
+
+/*
+ * Record a later step in the audit log, connecting as the admin if this
+ * process has not yet; a failure here is only a warning. With last (the
+ * rotation's last write: finished, rolled_back), also read the log's
+ * anchor right after it, in the same round trip, into the result.
+ */
+static void
+record_event(rot_ctx *ctx, const char *event, const char *detail_json, bool last)
 {
 	pgr_error	err = {0};
+	pgr_error	anchor_err = {0};
+	int			rc;
 
 	if (ctx->opts->no_extension)
 		return;
 	if (connect_admin(ctx, &err) < 0)
 	{
-		pgr_log_warning("could not record \"%s\" in rotate.audit_log for secret \"%s\": %s",
-						event, ctx->arn, err.message);
+		warn_not_recorded(ctx, event, &err);
 		return;
 	}
 	(void) PGR_TEST_POINT("before_log_event");
-	if (db_log_event(ctx->admin_conn, secret_username(ctx->current), event, ctx->arn,
-					 ctx->token, detail_json, NULL, &err) < 0)
-		pgr_log_warning("could not record \"%s\" in rotate.audit_log for secret \"%s\": %s",
-						event, ctx->arn, err.message);
+	if (last && ctx->has_anchor)
+	{
+		rc = db_log_event_and_anchor(ctx->admin_conn, secret_username(ctx->current), event,
+									 ctx->arn, ctx->token, detail_json,
+									 ctx->res->audit_anchor, &err, &anchor_err);
+		if (anchor_err.message[0])
+			pgr_log_warning("could not read the audit log's anchor for secret \"%s\": %s",
+							ctx->arn, anchor_err.message);
+	}
+	else
+	{
+		if (last)
+			warn_no_anchor_once(ctx);
+		rc = db_log_event(ctx->admin_conn, secret_username(ctx->current), event, ctx->arn,
+						  ctx->token, detail_json, NULL, &err);
+	}
+	if (rc < 0)
+		warn_not_recorded(ctx, event, &err);
 	else
 		(void) PGR_TEST_POINT("after_log_event");
+}
+
+static void
+log_event(rot_ctx *ctx, const char *event, const char *detail_json)
+{
+	record_event(ctx, event, detail_json, false);
+}
+
+/*
+ * --anchor-in-secret: the audit log's anchor now, for the new version's
+ * value (secret.h, SECRET_ANCHOR_KEY), through the admin connection (which
+ * the one-shot rotation has open already: no Secrets Manager call more).
+ * "" when the log is empty or the extension has no anchor (said once).
+ */
+static int
+anchor_for_secret(rot_ctx *ctx, char *anchor, pgr_error *err)
+{
+	anchor[0] = '\0';
+	if (connect_admin(ctx, err) < 0)
+		return -1;
+	if (!ctx->has_anchor)
+	{
+		warn_no_anchor_once(ctx);
+		return 0;
+	}
+	if (db_audit_anchor(ctx->admin_conn, anchor, err) < 0)
+	{
+		pgr_error_hint(err, "--anchor-in-secret stores the audit log's anchor with each new "
+					   "version; rotate without it to go on without one.");
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -699,8 +797,9 @@ step_finish(rot_ctx *ctx, pgr_error *err)
 }
 
 /*
- * Record event with a detail object: key = value (a string) or value_ms (a
- * number, null when negative: not measured), and mode when given.
+ * Record the rotation's last event (finished, rolled_back) with a detail
+ * object: key = value (a string) or value_ms (a number, null when negative:
+ * not measured), and mode when given; and the log's anchor after it.
  */
 static void
 log_event_with(rot_ctx *ctx, const char *event, const char *key, const char *value,
@@ -725,7 +824,7 @@ log_event_with(rot_ctx *ctx, const char *event, const char *key, const char *val
 		json_write_string(&w, mode);
 	}
 	json_write_end_object(&w);
-	log_event(ctx, event, json_writer_ok(&w) ? detail.data : "{}");
+	record_event(ctx, event, json_writer_ok(&w) ? detail.data : "{}", true);
 	pgr_buf_free(&detail);
 }
 

@@ -40,6 +40,8 @@ typedef struct rot_options
 	pgr_password_rules rules;	/* the AWS templates' password knobs */
 	db_options	db;
 	bool		collapse_lag;	/* setSecret moves AWSCURRENT at once (Lambda) */
+	bool		anchor_in_secret;	/* each new version holds the audit log's
+									 * anchor (secret.h, SECRET_ANCHOR_KEY) */
 } rot_options;
 
 /* A version and its staging labels, as "check" reports them. */

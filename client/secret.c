@@ -34,6 +34,7 @@ struct pgr_secret
 	const char *username;
 	const char *masterarn;
 	const char *sslrootcert;
+	const char *audit_anchor;	/* SECRET_ANCHOR_KEY, when a string */
 	int			port;
 	secret_ssl	ssl;
 };
@@ -350,6 +351,8 @@ secret_parse_len(const char *json, size_t len, pgr_secret **out, pgr_error *err)
 		goto fail;
 	if (get_ssl(obj, &s->ssl, err) < 0)
 		goto fail;
+	/* pg_rotate's own key: anything but a string is left alone, unread */
+	s->audit_anchor = json_get_string(obj, SECRET_ANCHOR_KEY);
 
 	s->doc = doc;
 	s->obj = obj;
@@ -427,6 +430,12 @@ secret_get_ssl(const pgr_secret *s)
 	return s->ssl;
 }
 
+const char *
+secret_audit_anchor(const pgr_secret *s)
+{
+	return s->audit_anchor;
+}
+
 /*
  * Do username, host and port agree? Host names compare without regard to
  * case, as DNS does. Used for "pending and current must name the same
@@ -445,13 +454,15 @@ secret_same_target(const pgr_secret *a, const pgr_secret *b)
 /*
  * Serialize the secret as it was parsed, every key in its original order
  * (a repeated key once, at its first place, with its last value, as it was
- * read), with "password" set to new_password. On success *json_out is a
- * malloc'd string the caller owns and releases with pgr_free_secret(). It
- * is written into a buffer that is wiped whenever it grows or is freed.
+ * read), with "password" set to new_password. With set_anchor, the key
+ * SECRET_ANCHOR_KEY is left out and, when anchor is not NULL, written last
+ * with that value. On success *json_out is a malloc'd string the caller
+ * owns and releases with pgr_free_secret(). It is written into a buffer
+ * that is wiped whenever it grows or is freed.
  */
-int
-secret_with_password(const pgr_secret *s, const char *new_password,
-					 char **json_out, pgr_error *err)
+static int
+rewrite(const pgr_secret *s, const char *new_password, bool set_anchor,
+		const char *anchor, char **json_out, pgr_error *err)
 {
 	pgr_buf		buf;
 	json_writer w;
@@ -461,7 +472,7 @@ secret_with_password(const pgr_secret *s, const char *new_password,
 	if (!s || !new_password || !json_out)
 	{
 		pgr_error_set(err, PGR_ERR_INTERNAL, NULL,
-					  "secret_with_password called without input");
+					  "a secret was rewritten without input");
 		return -1;
 	}
 	pwlen = strlen(new_password);
@@ -497,11 +508,19 @@ secret_with_password(const pgr_secret *s, const char *new_password,
 		for (const json_value *l = json_next(m); l; l = json_next(l))
 			if (same_key(l, m))
 				value = l;
+		if (set_anchor && keylen == strlen(SECRET_ANCHOR_KEY) &&
+			memcmp(key, SECRET_ANCHOR_KEY, keylen) == 0)
+			continue;
 		json_write_key_len(&w, key, keylen);
 		if (keylen == 8 && memcmp(key, "password", 8) == 0)
 			json_write_string(&w, new_password);
 		else
 			json_write_value(&w, value);
+	}
+	if (set_anchor && anchor)
+	{
+		json_write_key(&w, SECRET_ANCHOR_KEY);
+		json_write_string(&w, anchor);
 	}
 	json_write_end_object(&w);
 	if (!json_writer_ok(&w))
@@ -527,6 +546,26 @@ secret_with_password(const pgr_secret *s, const char *new_password,
 	}
 	*json_out = result;
 	return 0;
+}
+
+/* The secret with a new password, every other key as it was (rewrite). */
+int
+secret_with_password(const pgr_secret *s, const char *new_password,
+					 char **json_out, pgr_error *err)
+{
+	return rewrite(s, new_password, false, NULL, json_out, err);
+}
+
+/*
+ * The secret of a new version: a new password and, under SECRET_ANCHOR_KEY,
+ * the audit log's anchor taken for it (NULL: the key is left out, so that
+ * a version never carries an anchor taken for an older one).
+ */
+int
+secret_with_password_and_anchor(const pgr_secret *s, const char *new_password,
+								const char *anchor, char **json_out, pgr_error *err)
+{
+	return rewrite(s, new_password, true, anchor, json_out, err);
 }
 
 /* The defaults of AWS's rotation templates (see secret.h). */

@@ -12,6 +12,11 @@
  * "false"), sslrootcert and masterarn are optional. Every other key is kept
  * as it was and written back by secret_with_password(), in the same order.
  *
+ * One key is pg_rotate's own: SECRET_ANCHOR_KEY, the audit log's anchor
+ * ("<id>:<row_hash>") taken when the version was made, with
+ * --anchor-in-secret. secret_with_password_and_anchor() writes it for a new
+ * version, or leaves it out: a version never carries an older one's.
+ *
  * Ownership: secret_parse() gives the caller a pgr_secret to release with
  * secret_free(), which wipes the password. Accessors return borrowed
  * pointers valid until then. Every char ** out-parameter that receives a
@@ -34,6 +39,7 @@
 #define SECRET_MAX_PASSWORD_LEN 4096
 #define SECRET_DEFAULT_PORT		5432
 #define SECRET_DEFAULT_DBNAME	"postgres"
+#define SECRET_ANCHOR_KEY		"pg_rotate_audit_anchor"
 
 typedef struct pgr_secret pgr_secret;
 
@@ -59,9 +65,13 @@ extern const char *secret_password(const pgr_secret *s);
 extern const char *secret_masterarn(const pgr_secret *s);	/* NULL if absent */
 extern const char *secret_sslrootcert(const pgr_secret *s); /* NULL if absent */
 extern secret_ssl secret_get_ssl(const pgr_secret *s);
+extern const char *secret_audit_anchor(const pgr_secret *s);	/* NULL if absent */
 
 extern int	secret_with_password(const pgr_secret *s, const char *new_password,
 								 char **json_out, pgr_error *err);
+extern int	secret_with_password_and_anchor(const pgr_secret *s, const char *new_password,
+											const char *anchor, char **json_out,
+											pgr_error *err);
 extern bool secret_same_target(const pgr_secret *a, const pgr_secret *b);
 
 /*

@@ -145,11 +145,14 @@ def test_installed_packages_run_the_demo_and_pass_installcheck(debs):
                 saved.append(path)
 
         util.run(as_root(["dpkg", "-i"] + debs_paths), timeout=300)
+        completion = "/usr/share/bash-completion/completions/pg_rotate"
         owner = util.run(["dpkg", "-S", f"{sharedir}/extension/pg_rotate.control",
-                          f"{pkglibdir}/pg_rotate.so", "/usr/bin/pg_rotate"]).stdout
+                          f"{pkglibdir}/pg_rotate.so", "/usr/bin/pg_rotate",
+                          completion]).stdout
         assert f"postgresql-{major}-pg-rotate: {sharedir}/extension/pg_rotate.control" in owner
         assert f"postgresql-{major}-pg-rotate: {pkglibdir}/pg_rotate.so" in owner
         assert "pg-rotate: /usr/bin/pg_rotate" in owner
+        assert f"pg-rotate: {completion}" in owner
         assert os.path.exists("/usr/share/man/man1/pg_rotate.1.gz")
 
         # the demo, from outside the checkout: the system's server and

@@ -164,3 +164,25 @@ def test_function_and_invoke_permission():
     schedule = resources["ExampleRotationSchedule"]
     assert schedule["Type"] == "AWS::SecretsManager::RotationSchedule"
     assert schedule["Condition"] == "CreateSchedule"
+
+
+def test_alarm_on_failed_rotations():
+    """The example alarm watches the function's own metric of failed steps
+    (the EMF lines, test_lambda.py checks the names match), in the
+    namespace the function is given, across all its secrets; no data is no
+    failure; an SNS topic only when one is given."""
+    template = load_template()
+    alarm = template["Resources"]["RotationFailureAlarm"]
+    assert alarm["Type"] == "AWS::CloudWatch::Alarm" and alarm["Condition"] == "HasMetrics"
+    props = alarm["Properties"]
+    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == \
+        ({"Ref": "MetricsNamespace"}, "Failed", "Sum")
+    assert "Dimensions" not in props
+    assert (props["Threshold"], props["ComparisonOperator"], props["TreatMissingData"]) == \
+        (1, "GreaterThanOrEqualToThreshold", "notBreaching")
+    assert props["AlarmActions"]["Fn::If"][0] == "HasAlarmTopic"
+    env = template["Resources"]["RotationFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["PG_ROTATE_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
+    assert env["PG_ROTATE_ANCHOR_IN_SECRET"] == {"Ref": "AnchorInSecret"}
+    assert template["Conditions"]["HasMetrics"] == \
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "MetricsNamespace"}, ""]}]}

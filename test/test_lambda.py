@@ -25,6 +25,53 @@ def stop_and_read_logs(fn):
     return [json.loads(line) for line in out.splitlines() if line.strip()], err
 
 
+# CloudWatch's units (MetricDatum), as the EMF specification refers to them
+EMF_UNITS = {"Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes",
+             "Gigabytes", "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits",
+             "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second",
+             "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second",
+             "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None"}
+
+
+def assert_emf(doc):
+    """doc follows CloudWatch's "Specification: Embedded metric format":
+    the _aws metadata object (Timestamp in integer milliseconds,
+    CloudWatchMetrics), MetricDirectives with Namespace, Dimensions (sets of
+    at most 9 keys) and Metrics (at most 100 {Name, Unit}), no members the
+    specification does not define in its own objects, and every reference a
+    member of the root: a string for a dimension, a number for a metric."""
+    aws = doc["_aws"]
+    assert set(aws) == {"Timestamp", "CloudWatchMetrics"}
+    assert isinstance(aws["Timestamp"], int) and aws["Timestamp"] > 0
+    assert isinstance(aws["CloudWatchMetrics"], list) and aws["CloudWatchMetrics"]
+    for directive in aws["CloudWatchMetrics"]:
+        assert set(directive) == {"Namespace", "Dimensions", "Metrics"}
+        assert isinstance(directive["Namespace"], str) and 1 <= len(directive["Namespace"]) <= 255
+        assert isinstance(directive["Dimensions"], list) and directive["Dimensions"]
+        for dimension_set in directive["Dimensions"]:
+            assert isinstance(dimension_set, list) and len(dimension_set) <= 9
+            for key in dimension_set:
+                assert isinstance(doc[key], str) and 1 <= len(doc[key]) <= 1024, key
+        assert 1 <= len(directive["Metrics"]) <= 100
+        for metric in directive["Metrics"]:
+            assert set(metric) <= {"Name", "Unit"} and 1 <= len(metric["Name"]) <= 255
+            assert metric.get("Unit", "None") in EMF_UNITS
+            value = doc[metric["Name"]]
+            assert isinstance(value, (int, float)) and not isinstance(value, bool), metric
+
+
+def metrics_of(logs):
+    """The EMF documents among the log lines, each checked against the spec."""
+    docs = [line for line in logs if "_aws" in line]
+    for doc in docs:
+        assert_emf(doc)
+    return docs
+
+
+def metric_names(doc):
+    return [m["Name"] for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+
+
 @pytest.fixture
 def api():
     server = RuntimeAPI().start()
@@ -73,9 +120,65 @@ def test_four_events_rotate_and_redelivery_is_idempotent(scenario, client_bin, a
     events = [r["event"] for r in scenario.audit() if r["version_id"] == token]
     assert {"password_set", "tested", "finished"} <= set(events)
     assert scenario.audit_chain_ok()
+    # the anchor after setSecret's "finished", the rotation's last write
+    tip = scenario.pg.psql("SELECT rotate.audit_anchor()", dbname=scenario.dbname).strip()
+    assert set_line["audit_anchor"] == tip
+    assert [line["audit_anchor"] for line in by_step["finishSecret"]] == [None, None]
+
+    # one EMF document per invocation, after its log line
+    docs = metrics_of(logs)
+    assert [d["Step"] for d in docs] == STEPS + STEPS
+    assert all(logs[logs.index(d) - 1]["request_id"] == d["RequestId"] for d in docs)
+    assert {d["_aws"]["CloudWatchMetrics"][0]["Namespace"] for d in docs} == {"pg_rotate"}
+    assert {d["SecretName"] for d in docs} == {scenario.app_secret}
+    assert [d["Rotated"] for d in docs] == [0, 1, 0, 0] + [0, 0, 0, 0]
+    assert [d["Failed"] for d in docs] == [0] * 8
+    set_doc = docs[1]
+    assert set_doc["LagMs"] == set_line["lag_ms"] and "LagMs" in metric_names(set_doc)
+    assert not any("LagMs" in d for d in docs if d is not set_doc)
+    assert set_doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["SecretName"], []]
+    assert all(d["DurationMs"] >= 0 for d in docs)
     assert_no_leaks([scenario.initial_password, new_password, scenario.admin_password,
                      scenario.creds[1]],
-                    {"lambda stdout": json.dumps(logs), "lambda stderr": stderr})
+                    {"lambda stdout": json.dumps(logs), "lambda stderr": stderr,
+                     "EMF documents": json.dumps(docs)})
+
+
+def test_metrics_namespace_is_set_by_the_environment_and_the_alarm_matches(scenario,
+                                                                           client_bin, api):
+    """PG_ROTATE_METRICS_NAMESPACE names the namespace; the SAM template's
+    alarm watches the metric and the namespace the function writes."""
+    from test_deploy import load_template
+    template = load_template()
+    alarm = template["Resources"]["RotationFailureAlarm"]["Properties"]
+    assert template["Parameters"]["MetricsNamespace"]["Default"] == "pg_rotate"
+    token = scenario.start_pending()
+    fn = LambdaProcess(client_bin, scenario, api, PG_ROTATE_METRICS_NAMESPACE="Prod/Rotation")
+    try:
+        run_events(api, [event(scenario, "createSecret", token)])
+    finally:
+        logs, _ = stop_and_read_logs(fn)
+    [doc] = metrics_of(logs)
+    assert doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Prod/Rotation"
+    assert alarm["MetricName"] in metric_names(doc)
+    assert alarm["Namespace"] == {"Ref": "MetricsNamespace"}
+
+
+def test_metrics_off_and_a_bad_namespace(scenario, client_bin, api):
+    token = scenario.start_pending()
+    fn = LambdaProcess(client_bin, scenario, api, PG_ROTATE_METRICS_NAMESPACE="")
+    try:
+        [(kind, _, _)] = run_events(api, [event(scenario, "createSecret", token)])
+    finally:
+        logs, _ = stop_and_read_logs(fn)
+    assert kind == "response" and logs and metrics_of(logs) == []
+    bad = LambdaProcess(client_bin, scenario, api, PG_ROTATE_METRICS_NAMESPACE="AWS/Lambda")
+    body, _ = api.wait_init_error()
+    assert bad.proc.wait(timeout=30) == 1
+    assert body["errorType"] == "Runtime.InitError"
+    assert body["errorMessage"] == ("invalid CloudWatch namespace in PG_ROTATE_METRICS_NAMESPACE: "
+                                    "A namespace has 1 to 255 printable ASCII characters, does "
+                                    "not start with \":\" and is not under \"AWS/\".")
 
 
 def test_collapsed_set_secret_moves_awscurrent_while_the_proof_runs(scenario, client_bin,
@@ -183,6 +286,12 @@ def test_bad_event_gets_an_error_and_the_loop_goes_on(scenario, client_bin, api)
     assert not_json[0] == "error"
     assert ok[0] == "response"
     assert scenario.value("AWSPENDING")["username"] == scenario.app_role
+    # each failed invocation counts as Failed, in the secret's name or "-"
+    docs = metrics_of(logs)
+    assert [(d["Failed"], d["Rotated"]) for d in docs] == [(1, 0), (1, 0), (1, 0), (0, 0)]
+    assert [d["SecretName"] for d in docs] == ["pgr/no-such-secret", scenario.app_secret, "-",
+                                               scenario.app_secret]
+    assert [d["Outcome"] for d in docs] == ["failed", "failed", "failed", "rotated"]
 
 
 def test_the_invocation_deadline_bounds_a_hanging_secrets_manager(scenario, client_bin):

@@ -2,7 +2,8 @@
  *
  * test_cli.c
  *	  The shared command-line parser (cli.c): subcommand and shared
- *	  options, --x / --no-x flags, lists, values, and refusals.
+ *	  options, --x / --no-x flags, lists, values, refusals, and where the
+ *	  command and subcommand words are.
  *
  *-------------------------------------------------------------------------
  */
@@ -97,12 +98,35 @@ test_cli_refusals(void **state)
 	assert_string_equal(err.message, "option \"--list\" needs a value");
 }
 
+/*
+ * The command and subcommand words: shared options' values are skipped,
+ * flags and "--x=value" take no word, other options' values are not known
+ * here (only the command's parser knows them).
+ */
+static void
+test_cli_words(void **state)
+{
+	char	   *argv[] = {"pg_rotate", "--profile", "prod", "--json", "--region=eu-west-1",
+		"--connect-timeout", "5", "secret", "-v", "--endpoint-url", "http://x", "get",
+		"--secret-id", "app", NULL};
+	char	   *none[] = {"pg_rotate", "--profile", "rotate", "--json", NULL};
+
+	(void) state;
+	assert_int_equal(pgr_cli_word_index(14, argv, 0), 7);
+	assert_int_equal(pgr_cli_word_index(14, argv, 1), 11);
+	assert_int_equal(pgr_cli_word_index(14, argv, 2), 13);	/* "app": not skipped */
+	assert_int_equal(pgr_cli_word_index(14, argv, 3), 14);
+	/* a profile named like a command is the profile */
+	assert_int_equal(pgr_cli_word_index(4, none, 0), 4);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cli_parse),
 		cmocka_unit_test(test_cli_refusals),
+		cmocka_unit_test(test_cli_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

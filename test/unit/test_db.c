@@ -274,6 +274,10 @@ setup(void **state)
 			" LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$"
 			"  INSERT INTO rotate.audit_log (target, event, secret_id, version_id, detail)"
 			"  VALUES (target, event, secret_id, version_id, detail) RETURNING id $f$;"
+			"CREATE FUNCTION rotate.audit_anchor() RETURNS text"
+			" LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$"
+			"  SELECT id || ':' || lpad(id::text, 64, '0') FROM rotate.audit_log"
+			"  ORDER BY id DESC LIMIT 1 $f$;"
 			"REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA rotate FROM PUBLIC;"
 			"GRANT USAGE ON SCHEMA rotate TO " ROT_ROLE ";"
 			"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA rotate TO " ROT_ROLE ";");
@@ -596,7 +600,7 @@ test_set_password_refusals(void **state)
 	PQclear(PQexec(admin, "ROLLBACK"));
 
 	/* still usable afterwards */
-	assert_int_equal(db_has_extension(admin, &has, &err), 0);
+	assert_int_equal(db_has_extension(admin, &has, NULL, &err), 0);
 	assert_false(has);
 
 	pgr_free_secret(v);
@@ -680,18 +684,58 @@ test_log_event(void **state)
 	db_disconnect(admin);
 }
 
-/* db_has_extension sees pg_rotate when it is installed. */
+/*
+ * The last event and the anchor after it, in one pipeline: the anchor sees
+ * the event's row; a refused event still gets the anchor, and either way
+ * the connection is usable afterwards (out of pipeline mode, idle).
+ */
+static void
+test_log_event_and_anchor(void **state)
+{
+	PGconn	   *admin = connect_as(ROT_ROLE, rot_password);
+	pgr_error	err = {0};
+	pgr_error	anchor_err = {0};
+	char		anchor[AUDIT_ANCHOR_LEN];
+	char		expected[AUDIT_ANCHOR_LEN];
+	char	   *id;
+	bool		has = true;
+
+	(void) state;
+	assert_int_equal(db_log_event_and_anchor(admin, APP_ROLE, "finished", "arn:s", "v-10",
+											 "{\"lag_ms\": 1}", anchor, &err, &anchor_err), 0);
+	assert_string_equal(anchor_err.message, "");
+	id = su_query("SELECT max(id) FROM rotate.audit_log WHERE version_id = 'v-10'");
+	snprintf(expected, sizeof(expected), "%s:%064lld", id, atoll(id));
+	assert_string_equal(anchor, expected);
+	free(id);
+
+	/* refused (bad detail): the error is the event's, the anchor still read */
+	assert_int_equal(db_log_event_and_anchor(admin, APP_ROLE, "finished", "arn:s", "v-11",
+											 "{bad json", anchor, &err, &anchor_err), -1);
+	assert_string_equal(err.code, "22P02");
+	assert_string_equal(anchor_err.message, "");
+	assert_string_equal(anchor, expected);
+	assert_int_equal(PQpipelineStatus(admin), PQ_PIPELINE_OFF);
+	assert_int_equal(PQtransactionStatus(admin), PQTRANS_IDLE);
+	assert_int_equal(db_has_extension(admin, &has, NULL, &err), 0);
+	db_disconnect(admin);
+}
+
+/* db_has_extension sees pg_rotate when it is installed, and its anchor. */
 static void
 test_has_extension(void **state)
 {
 	PGconn	   *conn = connect_as(ROT_ROLE, rot_password);
 	bool		has = true;
+	bool		has_anchor = true;
 	pgr_error	err;
 	char	   *avail;
 
 	(void) state;
-	assert_int_equal(db_has_extension(conn, &has, &err), 0);
+	/* a schema named rotate with the function is not the extension */
+	assert_int_equal(db_has_extension(conn, &has, &has_anchor, &err), 0);
 	assert_false(has);
+	assert_false(has_anchor);
 	db_disconnect(conn);
 
 	avail = su_query("SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_rotate'");
@@ -709,8 +753,9 @@ test_has_extension(void **state)
 		res = PQexec(su, "CREATE EXTENSION pg_rotate");
 		if (PQresultStatus(res) == PGRES_COMMAND_OK)
 		{
-			assert_int_equal(db_has_extension(su, &has, &err), 0);
+			assert_int_equal(db_has_extension(su, &has, &has_anchor, &err), 0);
 			assert_true(has);
+			assert_true(has_anchor);
 		}
 		else
 			print_message("pg_rotate did not install (%s); skipped that half\n",
@@ -871,6 +916,7 @@ main(void)
 		cmocka_unit_test(test_set_password_refusals),
 		cmocka_unit_test(test_set_password_without_temp),
 		cmocka_unit_test(test_log_event),
+		cmocka_unit_test(test_log_event_and_anchor),
 		cmocka_unit_test(test_has_extension),
 		cmocka_unit_test(test_alter_role_direct),
 		cmocka_unit_test(test_parameters_are_logged),

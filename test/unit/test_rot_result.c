@@ -62,11 +62,13 @@ test_rotated(void **state)
 	res.step_ms[ROT_FINISH_SECRET] = 0.25;
 	res.total_ms = 40.125;
 	res.sm_calls = 7;
+	snprintf(res.audit_anchor, sizeof(res.audit_anchor), "42:%064d", 7);
 	json = as_json(&res);
 	assert_string_equal(json, "{\"secret_id\":\"arn:x\",\"version_id\":\"v-1\","
 						"\"outcome\":\"rotated\",\"lag_ms\":2.5,"
 						"\"steps_ms\":{\"createSecret\":10,\"finishSecret\":0.25},"
-						"\"total_ms\":40.125,\"sm_calls\":7}");
+						"\"total_ms\":40.125,\"sm_calls\":7,\"audit_anchor\":\"42:"
+						"0000000000000000000000000000000000000000000000000000000000000007\"}");
 	free(json);
 }
 
@@ -84,10 +86,36 @@ test_failed(void **state)
 	json = as_json(&res);
 	assert_string_equal(json, "{\"secret_id\":\"id\\n\\\"quoted\\\"\",\"version_id\":null,"
 						"\"outcome\":\"failed\",\"lag_ms\":null,\"steps_ms\":{},"
-						"\"total_ms\":0,\"sm_calls\":0,\"error\":{\"code\":"
+						"\"total_ms\":0,\"sm_calls\":0,\"audit_anchor\":null,\"error\":{\"code\":"
 						"\"ResourceNotFoundException\",\"message\":\"could not find it\","
 						"\"hint\":\"Check the secret id.\"}}");
 	free(json);
+}
+
+/* The secret's name: an ARN's without its random suffix, else the id. */
+static void
+test_secret_name(void **state)
+{
+	rot_result	res;
+	char		name[16];
+
+	(void) state;
+	rot_result_init(&res, "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-AbCdEf");
+	rot_result_secret_name(&res, name, sizeof(name));
+	assert_string_equal(name, "app/db");
+	rot_result_init(&res, "app-db");
+	rot_result_secret_name(&res, name, sizeof(name));
+	assert_string_equal(name, "app-db");
+	rot_result_init(&res, "");
+	rot_result_secret_name(&res, name, sizeof(name));
+	assert_string_equal(name, "-");
+	/* shortened, never inside a character: 14 bytes then a 2-byte one */
+	rot_result_init(&res, "abcdefghijklmn\xc3\xa9z");
+	rot_result_secret_name(&res, name, sizeof(name));
+	assert_string_equal(name, "abcdefghijklmn");
+	rot_result_init(&res, "abcdefghijklm\xc3\xa9z");
+	rot_result_secret_name(&res, name, sizeof(name));
+	assert_string_equal(name, "abcdefghijklm\xc3\xa9");
 }
 
 int
@@ -97,6 +125,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_rotated),
 		cmocka_unit_test(test_failed),
+		cmocka_unit_test(test_secret_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

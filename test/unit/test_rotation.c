@@ -9,7 +9,9 @@
  * What is decided: a fresh rotation, resuming an unfinished one (before
  * and after its commit), "already current" when another process rotated
  * meanwhile, and after a failure which of rolling back, leaving the new
- * password in place, or carrying on is right; the steps' refusals; check.
+ * password in place, or carrying on is right; the steps' refusals; check;
+ * the audit log's anchor in the result and (--anchor-in-secret) in the new
+ * version, and a refused or anchorless log that changes no outcome.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +30,7 @@
 #include "db.h"
 #include "json.h"
 #include "rotation.h"
+#include "secret.h"
 
 #define APP_ARN		"arn:aws:secretsmanager:us-east-1:1:secret:app-AbCdEf"
 #define ADMIN_ARN	"arn:aws:secretsmanager:us-east-1:1:secret:admin-XyZaBc"
@@ -46,6 +49,9 @@ static struct
 	int			sets;			/* password changes made */
 	char		events[16][32];
 	int			nevents;
+	bool		no_anchor;		/* the extension is 1.0: no audit_anchor() */
+	const char *refuse_event;	/* log_event refuses it, as for a password
+								 * set outside pg_rotate */
 } db = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int	fake_conn;
@@ -110,11 +116,12 @@ db_scram_verifier(PGconn *conn, const char *user, const char *password, char **o
 }
 
 int
-db_has_extension(PGconn *conn, bool *out, pgr_error *err)
+db_has_extension(PGconn *conn, bool *out, bool *has_anchor, pgr_error *err)
 {
 	(void) conn;
 	(void) err;
 	*out = true;
+	*has_anchor = !db.no_anchor;
 	return 0;
 }
 
@@ -123,6 +130,24 @@ record_event(const char *event)
 {
 	if (db.nevents < 16)
 		snprintf(db.events[db.nevents++], sizeof(db.events[0]), "%s", event);
+}
+
+/* The model's log tip: its id is 100 + the events so far. */
+static void
+model_anchor(char *out)
+{
+	snprintf(out, AUDIT_ANCHOR_LEN, "%d:%064d", 100 + db.nevents, db.nevents);
+}
+
+int
+db_audit_anchor(PGconn *conn, char *anchor, pgr_error *err)
+{
+	(void) conn;
+	(void) err;
+	pthread_mutex_lock(&db.lock);
+	model_anchor(anchor);
+	pthread_mutex_unlock(&db.lock);
+	return 0;
 }
 
 int
@@ -196,6 +221,32 @@ db_log_event(PGconn *admin, const char *target_role, const char *event,
 	record_event(event);
 	pthread_mutex_unlock(&db.lock);
 	return 0;
+}
+
+/* As db.c's: the event (refused when the model says so), then the tip. */
+int
+db_log_event_and_anchor(PGconn *admin, const char *target_role, const char *event,
+						const char *secret_id, const char *version_id,
+						const char *detail_json, char *anchor, pgr_error *err,
+						pgr_error *anchor_err)
+{
+	int			rc = 0;
+
+	(void) anchor_err;
+	if (db.refuse_event && strcmp(event, db.refuse_event) == 0)
+	{
+		pgr_error_set(err, PGR_ERR_DATABASE, "55000", "could not record event: refused");
+		pgr_error_detail(err, "rotate.audit_log has no password_set row for role \"app\".");
+		pthread_mutex_lock(&db.lock);
+		record_event("denied");
+		pthread_mutex_unlock(&db.lock);
+		rc = -1;
+	}
+	else
+		rc = db_log_event(admin, target_role, event, secret_id, version_id, detail_json,
+						  NULL, err);
+	db_audit_anchor(admin, anchor, anchor_err);
+	return rc;
 }
 
 int
@@ -501,6 +552,8 @@ reset(void **state)
 	db.refuse = NULL;
 	db.sets = 0;
 	db.nevents = 0;
+	db.no_anchor = false;
+	db.refuse_event = NULL;
 	rot_options_init(&opts);
 	return aws_session_open_offline(answer, NULL, &session, &err);
 }
@@ -579,6 +632,91 @@ test_fresh_rotation(void **state)
 	assert_string_equal(sm.ops[6], "UpdateSecretVersionStage");	/* AWSPENDING off */
 	assert_true(res.lag_ms >= 0);
 	assert_true(has_event("tested") && has_event("finished"));
+	/* the tip right after "finished", the last write */
+	assert_string_equal(db.events[db.nevents - 1], "finished");
+	assert_string_equal(res.audit_anchor, "103:" "0000000000000000000000000000000000000000000000000000000000000003");
+	/* and no anchor in the new version's value: it was not asked for */
+	assert_null(strstr(with_stage(&sm.s[0], "AWSCURRENT")->value, "pg_rotate_audit_anchor"));
+}
+
+/*
+ * --anchor-in-secret: the new version holds the log's tip as it was when
+ * the version was made, through the admin connection the rotation has
+ * open anyway: still seven Secrets Manager calls.
+ */
+static void
+test_anchor_in_secret(void **state)
+{
+	rot_result	res;
+	pgr_secret *current = NULL;
+	pgr_error	err;
+
+	(void) state;
+	opts.anchor_in_secret = true;
+	rot_result_init(&res, "app");
+	assert_int_equal(rot_rotate(session, &opts, "app", &res), 0);
+	assert_int_equal(res.outcome, ROT_OUTCOME_ROTATED);
+	assert_int_equal(res.sm_calls, 7);
+	assert_int_equal(secret_parse(with_stage(&sm.s[0], "AWSCURRENT")->value, &current, &err), 0);
+	assert_string_equal(secret_audit_anchor(current),
+						"100:" "0000000000000000000000000000000000000000000000000000000000000000");
+	secret_free(current);
+}
+
+/* A current version's anchor is never carried into the next one. */
+static void
+test_stale_anchor_left_out(void **state)
+{
+	rot_result	res;
+	char		value[600];
+
+	(void) state;
+	snprintf(value, sizeof(value), "{\"engine\":\"postgres\",\"host\":\"db\",\"port\":5432,"
+			 "\"username\":\"app\",\"password\":\"" OLD_PW "\",\"masterarn\":\"" ADMIN_ARN "\","
+			 "\"pg_rotate_audit_anchor\":\"7:%064d\",\"kept\":1}", 7);
+	snprintf(with_stage(&sm.s[0], "AWSCURRENT")->value, sizeof(sm.s[0].v[0].value), "%s", value);
+	rot_result_init(&res, "app");
+	assert_int_equal(rot_rotate(session, &opts, "app", &res), 0);
+	assert_null(strstr(with_stage(&sm.s[0], "AWSCURRENT")->value, "pg_rotate_audit_anchor"));
+	assert_non_null(strstr(with_stage(&sm.s[0], "AWSCURRENT")->value, "\"kept\":1"));
+}
+
+/* An extension without audit_anchor() (1.0): no anchor, the rotation goes on. */
+static void
+test_no_anchor_on_old_extension(void **state)
+{
+	rot_result	res;
+
+	(void) state;
+	db.no_anchor = true;
+	opts.anchor_in_secret = true;
+	rot_result_init(&res, "app");
+	assert_int_equal(rot_rotate(session, &opts, "app", &res), 0);
+	assert_int_equal(res.outcome, ROT_OUTCOME_ROTATED);
+	assert_string_equal(res.audit_anchor, "");
+	assert_true(has_event("finished"));
+	assert_null(strstr(with_stage(&sm.s[0], "AWSCURRENT")->value, "pg_rotate_audit_anchor"));
+}
+
+/*
+ * The log refuses "finished" (no password_set row, as when the password
+ * was set outside pg_rotate): a warning; the rotation is still rotated,
+ * and the anchor is still read (the refusal is a row too).
+ */
+static void
+test_refused_finished_keeps_outcome(void **state)
+{
+	rot_result	res;
+
+	(void) state;
+	db.refuse_event = "finished";
+	rot_result_init(&res, "app");
+	assert_int_equal(rot_rotate(session, &opts, "app", &res), 0);
+	assert_int_equal(res.outcome, ROT_OUTCOME_ROTATED);
+	assert_string_equal(res.error.message, "");
+	assert_true(has_event("denied"));
+	assert_false(has_event("finished"));
+	assert_string_equal(res.audit_anchor, "103:" "0000000000000000000000000000000000000000000000000000000000000003");
 }
 
 /* An AWSPENDING version with a value is the rotation to finish, not a new one. */
@@ -846,6 +984,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		ROTATION_TEST(test_fresh_rotation),
+		ROTATION_TEST(test_anchor_in_secret),
+		ROTATION_TEST(test_stale_anchor_left_out),
+		ROTATION_TEST(test_no_anchor_on_old_extension),
+		ROTATION_TEST(test_refused_finished_keeps_outcome),
 		ROTATION_TEST(test_resumes_pending_version),
 		ROTATION_TEST(test_resumes_after_commit),
 		ROTATION_TEST(test_already_current),
