@@ -8,6 +8,8 @@ stand-in records every answer, and /runtime/init/error, for the test to read.
 import http.server
 import json
 import queue
+import select
+import socket
 import sys
 import threading
 import time
@@ -62,6 +64,16 @@ class RuntimeAPI:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _peer_gone(self):
+                """Has the function closed its end of this connection?"""
+                ready, _, _ = select.select([self.connection], [], [], 0)
+                if not ready:
+                    return False
+                try:
+                    return self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    return True
+
             def do_GET(self):
                 if self.path != PREFIX + "/invocation/next":
                     return self._reply(404)
@@ -69,10 +81,17 @@ class RuntimeAPI:
                 while True:
                     try:
                         request_id, event, trace = api.events.get(timeout=0.2)
-                        break
                     except queue.Empty:
                         if getattr(api.server, "closing", False):
                             return self._reply(500)
+                        continue
+                    if self._peer_gone():
+                        # a stopped function's poll must not take the event
+                        # meant for the next one (writing to its closed
+                        # socket would not fail at once)
+                        api.events.put((request_id, event, trace))
+                        return
+                    break
                 body = json.dumps(event).encode()
                 api.served_at[request_id] = time.monotonic()
                 self._reply(200, body, {
