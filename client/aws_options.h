@@ -20,6 +20,7 @@ typedef enum aws_service_id
 {
 	AWS_SECRETS_MANAGER = 0,
 	AWS_STS,
+	AWS_RDS,
 	AWS_NSERVICES
 } aws_service_id;
 

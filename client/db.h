@@ -23,6 +23,7 @@
 #include <libpq-fe.h>
 
 #include "error.h"
+#include "resolve_map.h"
 #include "secret.h"
 
 #define DB_DEFAULT_CONNECT_TIMEOUT	10	/* seconds */
@@ -35,6 +36,9 @@ typedef struct db_options
 	const char *sslmode;		/* NULL: verify-full with a CA, else require */
 	const char *sslrootcert;	/* NULL: $PGSSLROOTCERT, then the secret's */
 	const char *dbname;			/* NULL: the secret's dbname */
+	const char *host;			/* NULL: the secret's host (and port) */
+	int			port;			/* with host */
+	const resolve_map *resolve; /* --resolve: addresses to dial, or NULL */
 	int			connect_timeout;	/* seconds; <= 0: the default */
 } db_options;
 

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "password_env.h"
 #include "rotation.h"
+#include "rotation_env.h"
 
 #define DEADLINE_MARGIN_MS	500.0	/* answer this long before the deadline */
 
@@ -41,6 +42,7 @@ typedef struct runtime
 	lambda_runtime *api;
 	aws_session *session;
 	rot_options opts;
+	resolve_map resolve;		/* opts.db.resolve, from PG_ROTATE_RESOLVE */
 } runtime;
 
 /*
@@ -208,7 +210,8 @@ init(runtime *rt, pgr_common_options *common, pgr_error *err)
 	rt->opts.collapse_lag = !(collapse && strcasecmp(collapse, "false") == 0);
 	rt->opts.db.sslmode = common->sslmode;
 	rt->opts.db.sslrootcert = common->sslrootcert;
-	if (pgr_password_rules_from_env(&rt->opts.rules, err) < 0)
+	if (pgr_password_rules_from_env(&rt->opts.rules, err) < 0 ||
+		rot_settings_from_env(&rt->opts, &rt->resolve, err) < 0)
 		return -1;
 	return aws_session_open(&common->aws, &rt->session, err);
 }
@@ -278,5 +281,6 @@ cmd_lambda(int argc, char **argv)
 done:
 	aws_session_close(rt.session);
 	lambda_runtime_close(rt.api);
+	resolve_map_free(&rt.resolve);
 	return PGR_EXIT_FAILURE;
 }

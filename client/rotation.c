@@ -50,6 +50,7 @@
 #include "rotation.h"
 #include "secretsmanager.h"
 #include "testpoint.h"
+#include "topology.h"
 
 #define STAGE_CURRENT	"AWSCURRENT"
 #define STAGE_PENDING	"AWSPENDING"
@@ -73,6 +74,7 @@ typedef struct rot_ctx
 	sm_secret_value start;		/* rot_rotate: AWSCURRENT when it started
 								 * (ARN, version; its value is in current) */
 	char	   *new_password;	/* made ahead of createSecret; secret */
+	topo_result topo;			/* writer and proof host, with the admin */
 } rot_ctx;
 
 /* Where a move of a label left it (move_checked). */
@@ -84,11 +86,15 @@ typedef enum move_outcome
 } move_outcome;
 
 
-/* The defaults: GetRandomPassword with the AWS templates' rules, TLS. */
+/*
+ * The defaults: GetRandomPassword with the AWS templates' rules, TLS, five
+ * seconds for a replica to replay.
+ */
 void
 rot_options_init(rot_options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
+	opts->replica_wait_ms = ROT_DEFAULT_REPLICA_WAIT_MS;
 	secret_password_rules_init(&opts->rules);
 	db_options_init(&opts->db);
 }
@@ -438,8 +444,65 @@ cleanup:
 }
 
 /*
- * Fetch the admin secret and check it fits: same server as the rotated
- * secret, another user.
+ * Where the admin connects and where logins are proved (topology.h): the
+ * admin secret's host, or for a secret RDS manages (no host, tagged with
+ * its instance or cluster) the writer RDS names; then how the rotated
+ * secret's host relates to it. Counts the calls made in ctx->res.
+ */
+static int
+resolve_hosts(rot_ctx *ctx, const char *admin_id, pgr_error *err)
+{
+	sm_description admin_desc = {0};
+	topo_input	in = {0};
+	rot_proof  *proof = &ctx->res->proof;
+	int			rc = -1;
+
+	in.admin_secret = admin_id;
+	in.admin_host = secret_host(ctx->admin);
+	in.admin_port = secret_port(ctx->admin);
+	in.host = secret_host(ctx->current);
+	in.port = secret_port(ctx->current);
+	if (!in.admin_host)
+	{
+		ctx->res->sm_calls++;
+		if (sm_describe_secret(ctx->session, admin_id, &admin_desc, err) < 0)
+		{
+			pgr_error_prefix(err, "admin secret: ");
+			return -1;
+		}
+		in.instance_arn = sm_description_tag(&admin_desc, TOPO_TAG_INSTANCE);
+		in.cluster_arn = sm_description_tag(&admin_desc, TOPO_TAG_CLUSTER);
+		if (!in.instance_arn && !in.cluster_arn)
+		{
+			pgr_error_set(err, PGR_ERR_INPUT, NULL,
+						  "the admin secret \"%s\" names no host and is not managed by RDS",
+						  admin_id);
+			pgr_error_detail(err, "It has no \"host\" key, and no %s or %s tag.",
+							 TOPO_TAG_INSTANCE, TOPO_TAG_CLUSTER);
+			pgr_error_hint(err, "Add \"host\" and \"port\" to the admin secret, or use the "
+						   "master user secret RDS manages for the database "
+						   "(ManageMasterUserPassword).");
+			goto done;
+		}
+	}
+	rc = topo_resolve(ctx->session, &in, &ctx->topo, err);
+	ctx->res->rds_calls += ctx->topo.rds_calls;
+	if (rc == 0)
+	{
+		snprintf(proof->host, sizeof(proof->host), "%s:%d", ctx->topo.proof.host,
+				 ctx->topo.proof.port);
+		snprintf(proof->relation, sizeof(proof->relation), "%s",
+				 topo_relation_name(ctx->topo.relation));
+		snprintf(proof->described, sizeof(proof->described), "%s", ctx->topo.described);
+	}
+done:
+	sm_description_free(&admin_desc);
+	return rc;
+}
+
+/*
+ * Fetch the admin secret and check it fits: the rotated secret's host is
+ * its database's (resolve_hosts), and it is another user.
  */
 static int
 load_admin(rot_ctx *ctx, pgr_error *err)
@@ -463,33 +526,42 @@ load_admin(rot_ctx *ctx, pgr_error *err)
 		return -1;
 	}
 	(void) PGR_TEST_POINT("after_get_admin");
-	if (strcasecmp(secret_host(ctx->admin), secret_host(ctx->current)) != 0 ||
-		secret_port(ctx->admin) != secret_port(ctx->current))
-	{
-		pgr_error_set(err, PGR_ERR_INPUT, NULL,
-					  "the admin secret \"%s\" is for another server than secret \"%s\"",
-					  admin_id, ctx->arn);
-		pgr_error_detail(err, "The admin secret names %s:%d; the rotated secret names %s:%d.",
-						 secret_host(ctx->admin), secret_port(ctx->admin),
-						 secret_host(ctx->current), secret_port(ctx->current));
-		return -1;
-	}
-	if (secret_same_target(ctx->admin, ctx->current))
+	if (strcmp(secret_username(ctx->admin), secret_username(ctx->current)) == 0 &&
+		(!secret_host(ctx->admin) || secret_same_target(ctx->admin, ctx->current)))
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
 					  "the admin secret and secret \"%s\" are for the same user \"%s\"",
 					  ctx->arn, secret_username(ctx->current));
 		pgr_error_detail(err, "A user never changes its own password here.");
-		return -1;
+		goto refused;
+	}
+	if (resolve_hosts(ctx, admin_id, err) < 0)
+		goto refused;
+	if (strcmp(secret_username(ctx->admin), secret_username(ctx->current)) == 0)
+	{
+		/* another name of the same database: the same role */
+		pgr_error_set(err, PGR_ERR_INPUT, NULL,
+					  "the admin secret and secret \"%s\" are for the same user \"%s\"",
+					  ctx->arn, secret_username(ctx->current));
+		pgr_error_detail(err, "Host %s is %s, and a user never changes its own password "
+						 "here.", secret_host(ctx->current), ctx->topo.described);
+		goto refused;
 	}
 	return 0;
+
+refused:
+	/* not kept: a later connect_admin() must not take it for a checked one */
+	secret_free(ctx->admin);
+	ctx->admin = NULL;
+	return -1;
 }
 
 /*
  * Open the admin connection: the admin secret's user and password, on the
- * rotated secret's server and database (the extension lives there), and
- * take the rotation lock on the role (see the file header) in it. Does no
- * Secrets Manager call, so it may run on another thread after load_admin().
+ * writer of the rotated secret's database, in its dbname (the extension
+ * lives there) or --admin-dbname's, and take the rotation lock on the role
+ * (see the file header) in it. Does no AWS call, so it may run on another
+ * thread after load_admin().
  */
 static int
 open_admin(rot_ctx *ctx, pgr_error *err)
@@ -499,8 +571,10 @@ open_admin(rot_ctx *ctx, pgr_error *err)
 
 	if (ctx->admin_conn)
 		return 0;
-	if (!dbo.dbname)
-		dbo.dbname = secret_dbname(ctx->current);
+	dbo.host = ctx->topo.writer.host;
+	dbo.port = ctx->topo.writer.port;
+	dbo.dbname = ctx->opts->admin_dbname ? ctx->opts->admin_dbname :
+		secret_dbname(ctx->current);
 	if (db_connect(ctx->admin, &dbo, &ctx->admin_conn, err) < 0)
 	{
 		pgr_error_prefix(err, "admin connection: ");
@@ -598,6 +672,69 @@ log_event(rot_ctx *ctx, const char *event, const char *detail_json)
 		(void) PGR_TEST_POINT("after_log_event");
 }
 
+/* ----- where logins are proved -------------------------------------------- */
+
+/*
+ * The connection options of a proof: where the application logs in (the
+ * rotated secret's host), or the writer behind a proxy (topology.h).
+ */
+static db_options
+proof_options(const rot_ctx *ctx)
+{
+	db_options	o = ctx->opts->db;
+
+	o.host = ctx->topo.proof.host;
+	o.port = ctx->topo.proof.port;
+	return o;
+}
+
+/* Does a proof wait for a replica to replay the change? */
+static bool
+proof_waits_for_replay(const rot_ctx *ctx)
+{
+	return ctx->topo.relation == TOPO_REPLICA;
+}
+
+/*
+ * Log in as s where the application logs in. At a replica the new
+ * password arrives only when the replica has replayed the change: a
+ * refused password is tried again, every 50 ms, until opts->replica_wait_ms
+ * has passed; the longest wait a proof took is reported in res->proof.
+ */
+static int
+prove_login(rot_ctx *ctx, const pgr_secret *s, pgr_error *err)
+{
+	db_options	o = proof_options(ctx);
+	double		t0 = pgr_now_ms();
+	const struct timespec pause = {0, 50 * 1000 * 1000};
+
+	for (;;)
+	{
+		double		waited;
+
+		if (db_login_test(s, &o, NULL, err) == 0)
+		{
+			waited = pgr_now_ms() - t0;
+			if (proof_waits_for_replay(ctx) && waited > ctx->res->proof.replica_wait_ms)
+				ctx->res->proof.replica_wait_ms = waited;
+			return 0;
+		}
+		waited = pgr_now_ms() - t0;
+		if (!proof_waits_for_replay(ctx) || !pgr_error_code_is(err, "28P01"))
+			return -1;
+		if (waited >= ctx->opts->replica_wait_ms)
+		{
+			pgr_error_prefix(err, "still refused at %s after %.0f ms: ", ctx->topo.described,
+							 waited);
+			pgr_error_hint(err, "The replica has not replayed the change (it lags, or its "
+						   "replay is paused): check pg_stat_replication on the writer, or "
+						   "allow longer with --replica-wait.");
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+	}
+}
+
 static int
 pending_logs_in(rot_ctx *ctx, pgr_error *err)
 {
@@ -606,12 +743,29 @@ pending_logs_in(rot_ctx *ctx, pgr_error *err)
 		pgr_error_set(err, PGR_ERR_DATABASE, "28P01", "injected login failure");
 		return -1;
 	}
-	return db_login_test(ctx->pending, &ctx->opts->db, NULL, err);
+	return prove_login(ctx, ctx->pending, err);
+}
+
+/*
+ * Has the pending password been set already (by an earlier run that
+ * stopped after its commit)? Asked of the writer, which knows at once:
+ * a replica may not have replayed it yet.
+ */
+static bool
+pending_already_set(rot_ctx *ctx)
+{
+	db_options	o = ctx->opts->db;
+	pgr_error	ignored = {0};
+
+	o.host = ctx->topo.writer.host;
+	o.port = ctx->topo.writer.port;
+	return db_login_test(ctx->pending, &o, NULL, &ignored) == 0;
 }
 
 /* ----- the four steps ---------------------------------------------------- */
 
 static void log_finished(rot_ctx *ctx, const char *mode);
+static void log_tested(rot_ctx *ctx);
 
 /*
  * Lag collapsing under Secrets Manager's scheduler: right after setSecret
@@ -660,7 +814,7 @@ collapse(rot_ctx *ctx, pgr_error *err)
 						ctx->token, ctx->arn, err->message);
 		pgr_error_clear(err);
 	}
-	log_event(ctx, "tested", "{}");
+	log_tested(ctx);
 	log_finished(ctx, "lambda");
 	return 0;
 }
@@ -668,13 +822,11 @@ collapse(rot_ctx *ctx, pgr_error *err)
 static int
 step_set(rot_ctx *ctx, pgr_error *err)
 {
-	pgr_error	probe = {0};
-
 	bool		done;
 
-	if (load_pending_value(ctx, err) < 0)
+	if (load_pending_value(ctx, err) < 0 || load_admin(ctx, err) < 0)
 		return -1;
-	if (pending_logs_in(ctx, &probe) == 0)
+	if (pending_already_set(ctx))
 		return 0;
 	if (connect_admin(ctx, err) < 0)
 		return -1;
@@ -702,14 +854,14 @@ step_set(rot_ctx *ctx, pgr_error *err)
 static int
 step_test(rot_ctx *ctx, pgr_error *err)
 {
-	if (load_pending_value(ctx, err) < 0)
+	if (load_pending_value(ctx, err) < 0 || load_admin(ctx, err) < 0)
 		return -1;
 	if (pending_logs_in(ctx, err) < 0)
 	{
 		pgr_error_prefix(err, "the pending password does not log in: ");
 		return -1;
 	}
-	log_event(ctx, "tested", "{}");
+	log_tested(ctx);
 	return 0;
 }
 
@@ -722,7 +874,7 @@ step_finish(rot_ctx *ctx, pgr_error *err)
 	 * setSecret that restored the old password) would lock the application
 	 * out.
 	 */
-	if (load_pending_value(ctx, err) < 0)
+	if (load_pending_value(ctx, err) < 0 || load_admin(ctx, err) < 0)
 		return -1;
 	if (pending_logs_in(ctx, err) < 0)
 	{
@@ -767,6 +919,34 @@ log_event_with(rot_ctx *ctx, const char *event, const char *key, const char *val
 	}
 	json_write_end_object(&w);
 	log_event(ctx, event, json_writer_ok(&w) ? detail.data : "{}");
+	pgr_buf_free(&detail);
+}
+
+/*
+ * "tested", with where the login was proved: the host, how it relates to
+ * the admin's writer, and the wait for a replica's replay (null: none).
+ */
+static void
+log_tested(rot_ctx *ctx)
+{
+	const rot_proof *proof = &ctx->res->proof;
+	pgr_buf		detail;
+	json_writer w;
+
+	pgr_buf_init(&detail, 0);
+	json_writer_init(&w, &detail, false);
+	json_write_begin_object(&w);
+	json_write_key(&w, "proved_at");
+	json_write_string(&w, proof->host);
+	json_write_key(&w, "relation");
+	json_write_string(&w, proof->relation);
+	json_write_key(&w, "replica_wait_ms");
+	if (proof->replica_wait_ms >= 0)
+		json_write_double(&w, proof->replica_wait_ms);
+	else
+		json_write_null(&w);
+	json_write_end_object(&w);
+	log_event(ctx, "tested", json_writer_ok(&w) ? detail.data : "{}");
 	pgr_buf_free(&detail);
 }
 
@@ -918,7 +1098,9 @@ bg_wait(bg_job *job)
 static int
 current_logs_in(rot_ctx *ctx, pgr_error *err)
 {
-	return db_login_test(ctx->current, &ctx->opts->db, NULL, err);
+	db_options	o = proof_options(ctx);
+
+	return db_login_test(ctx->current, &o, NULL, err);
 }
 
 /*
@@ -964,6 +1146,32 @@ roll_back(rot_ctx *ctx, bool current_moved, const pgr_error *why)
 }
 
 /*
+ * When the application logs in at a replica, the commit reaches it only
+ * when the replica replays it: until then the old password still works
+ * there, and AWSCURRENT must not name a password the application's host
+ * refuses. So rot_rotate proves the new password at the replica first
+ * (waiting for the replay, bounded), and moves AWSCURRENT after; the lag
+ * then counts from the replay (*t_commit is moved to it). A replica that
+ * does not replay in time fails the test: the old password is restored
+ * and AWSCURRENT never moved, so the application is never locked out.
+ */
+static int
+await_replay(rot_ctx *ctx, double *t_commit, pgr_error *err)
+{
+	if (!proof_waits_for_replay(ctx))
+		return 0;
+	if (pending_logs_in(ctx, err) == 0)
+	{
+		*t_commit = pgr_now_ms();
+		return 0;
+	}
+	pgr_error_prefix(err, "testSecret for secret \"%s\": the new password does not log in: ",
+					 ctx->arn);
+	roll_back(ctx, false, err);
+	return -1;
+}
+
+/*
  * The first read of rot_rotate: the AWSCURRENT value, with its ARN and
  * version, in one GetSecretValue. The DescribeSecret that decides what to
  * do comes later, under the rotation lock.
@@ -996,7 +1204,6 @@ rot_rotate(aws_session *session, const rot_options *opts, const char *secret_id,
 	pgr_error  *err = &res->error;
 	char		token[72];
 	const char *pending_version;
-	pgr_error	probe = {0};
 	bg_job		current_login = {0};
 	bg_job		admin_conn = {0};
 	bg_job		pending_login = {0};
@@ -1060,7 +1267,7 @@ rot_rotate(aws_session *session, const rot_options *opts, const char *secret_id,
 	if (create_pending(&ctx, err) < 0)
 		goto failed_in_step;
 	/* resumed after the password was set (a run that died after its commit) */
-	if (!ctx.fresh_token && pending_logs_in(&ctx, &probe) == 0)
+	if (!ctx.fresh_token && pending_already_set(&ctx))
 		already_set = true;
 	res->step_ms[ROT_CREATE_SECRET] = pgr_now_ms() - t0;
 
@@ -1085,6 +1292,8 @@ rot_rotate(aws_session *session, const rot_options *opts, const char *secret_id,
 		(void) PGR_TEST_POINT("after_set_password");
 	}
 	t_commit = pgr_now_ms();
+	if (await_replay(&ctx, &t_commit, err) < 0)
+		goto cleanup;
 	res->step_ms[ROT_SET_SECRET] = t_commit - t0;
 
 	/* testSecret alongside the move of AWSCURRENT (finishSecret) */
@@ -1118,7 +1327,7 @@ rot_rotate(aws_session *session, const rot_options *opts, const char *secret_id,
 						ctx.token, ctx.arn, err->message);
 	pgr_error_clear(err);
 	res->step_ms[ROT_FINISH_SECRET] = res->lag_ms + (pgr_now_ms() - t0);
-	log_event(&ctx, "tested", "{}");
+	log_tested(&ctx);
 	log_finished(&ctx, "rotate");
 	res->outcome = ROT_OUTCOME_ROTATED;
 	rc = 0;
