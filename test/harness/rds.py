@@ -121,3 +121,157 @@ class Rds:
         if cluster:
             params["DBClusterIdentifiers"] = [cluster]
         return self.call("RegisterDBProxyTargets", **params)
+
+
+# ----- a rotation scenario whose database RDS describes ---------------------
+
+import json  # noqa: E402
+
+from harness import util  # noqa: E402
+from harness.scenario import SM_POLICY, Scenario, new_password, quiet_session  # noqa: E402
+
+# The read-only RDS actions the client needs (deploy/rotation-policy.json's).
+RDS_ACTIONS = ["rds:DescribeDBInstances", "rds:DescribeDBClusters",
+               "rds:DescribeDBProxies", "rds:DescribeDBProxyTargets"]
+RDS_POLICY = {"Version": "2012-10-17", "Statement": SM_POLICY["Statement"] + [
+    {"Effect": "Allow", "Action": RDS_ACTIONS, "Resource": "*"}]}
+
+
+class Site:
+    """A primary on 127.0.0.1 and its streaming replica on 127.0.0.2, on one
+    port: what a writer and a reader endpoint reach."""
+
+    def __init__(self, primary, standby):
+        self.primary = primary
+        self.standby = standby
+
+    def wait_replayed(self, timeout=30):
+        """Until the replica has replayed everything the primary wrote."""
+        lsn = self.primary.psql("SELECT pg_current_wal_lsn()").strip()
+        util.wait_until(lambda: self.standby.psql(
+            f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn").strip() == "t",
+            timeout=timeout, what="the replica to replay")
+
+
+class RdsScenario(Scenario):
+    """A Scenario on a primary with a streaming replica (site: its
+    .primary on 127.0.0.1 and .standby on 127.0.0.2, one port), whose RDS
+    face is in moto: RDS instances, clusters and proxies with that port,
+    reached on loopback addresses with --resolve, and a master role, the
+    user of RDS's managed master secrets.
+
+    moto quirk (DESIGN.md): a managed secret's username is always "admin";
+    managed_secret() overwrites its value with the master role's."""
+
+    def __init__(self, site, moto):
+        super().__init__(site.primary, moto)
+        self.site = site
+        self.rds = Rds(moto)
+        self.master_role = f"master_{self.suffix}"
+        self.master_password = new_password()
+        self.resolve = {}           # host -> address, for --resolve
+        self.names = []             # DNS names the server certificate must hold
+
+    def setup(self, **kwargs):
+        super().setup(**kwargs)
+        conn = self.pg.connect(dbname=self.dbname)
+        with conn.cursor() as cur:
+            quiet_session(cur)
+            # RDS's master user: CREATEROLE (rds_superuser), here also the
+            # rights of the rotation role so it can be the admin either way
+            cur.execute(f"CREATE ROLE {self.ident(self.master_role)} LOGIN CREATEROLE "
+                        "PASSWORD %s", (self.master_password,))
+            if kwargs.get("extension", True):
+                cur.execute(f"GRANT USAGE ON SCHEMA rotate TO {self.ident(self.master_role)}")
+                cur.execute("GRANT EXECUTE ON FUNCTION "
+                            "rotate.set_password(name, text, text, text), "
+                            "rotate.log_event(name, text, text, text, jsonb) "
+                            f"TO {self.ident(self.master_role)}")
+        conn.close()
+        return self
+
+    # ----- RDS objects -------------------------------------------------
+    def name(self, kind):
+        return f"{kind}-{self.suffix}"
+
+    def reach(self, host, address="127.0.0.1"):
+        """Dial address for host (--resolve) and name host in the certificate."""
+        self.resolve[host] = address
+        self.names.append(host)
+
+    def managed_secret(self, secret_arn):
+        """The value RDS would keep: the master role's name and password."""
+        self.sm.put_secret_value(SecretId=secret_arn, SecretString=json.dumps(
+            {"username": self.master_role, "password": self.master_password}))
+        return secret_arn
+
+    def instance(self, kind="db", managed=True, address="127.0.0.1"):
+        db = self.rds.create_instance(self.name(kind), self.pg.port, managed=managed)
+        self.reach(db["Endpoint"]["Address"], address)
+        if managed:
+            db["secret"] = self.managed_secret(db["MasterUserSecret"]["SecretArn"])
+        return db
+
+    def replica(self, source, kind="replica"):
+        db = self.rds.create_replica(self.name(kind), source)
+        self.reach(db["Endpoint"]["Address"], self.site.standby.host)
+        return db
+
+    def aurora(self):
+        """A cluster with a writer (the primary) and a reader (the standby)."""
+        ident = self.name("aurora")
+        cluster = self.rds.create_cluster(ident, self.pg.port)
+        cluster["secret"] = self.managed_secret(cluster["MasterUserSecret"]["SecretArn"])
+        writer = self.rds.create_instance(ident + "-w", self.pg.port, cluster=ident,
+                                          engine="aurora-postgresql")
+        reader = self.rds.create_instance(ident + "-r", self.pg.port, cluster=ident,
+                                          engine="aurora-postgresql")
+        self.reach(cluster["Endpoint"])
+        self.reach(cluster["ReaderEndpoint"], self.site.standby.host)
+        self.reach(writer["Endpoint"]["Address"])
+        self.reach(reader["Endpoint"]["Address"], self.site.standby.host)
+        return cluster, writer, reader
+
+    def proxy(self, instance=None, cluster=None):
+        """A proxy on 127.0.0.3, where nothing listens: a rotation that
+        logged in through it would fail."""
+        ec2 = self.moto.boto3_client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{k}.0/24")["Subnet"]["SubnetId"]
+                   for k in (1, 2)]
+        proxy = self.rds.create_proxy(self.name("proxy"), self.admin_arn, subnets)
+        self.rds.register_proxy_target(proxy["DBProxyName"], instance=instance, cluster=cluster)
+        self.reach(proxy["Endpoint"], "127.0.0.3")
+        return proxy
+
+    def trust_names(self):
+        """A server certificate naming every host made so far (verify-full)."""
+        self.site.primary.reissue_certificate(self.names, self.site.standby)
+
+    # ----- the secrets ---------------------------------------------------
+    def point_app(self, host, masterarn=None, port=None):
+        """The app secret's host (and admin) changed, as a new AWSCURRENT."""
+        value = self.value()
+        value["host"] = host
+        value["port"] = port or self.pg.port
+        if masterarn:
+            value["masterarn"] = masterarn
+        self.sm.put_secret_value(SecretId=self.app_secret, SecretString=json.dumps(value))
+
+    def resolve_args(self):
+        args = []
+        for host, address in self.resolve.items():
+            args += ["--resolve", f"{host}:{self.pg.port}:{address}"]
+        return args
+
+    def rotate(self, client_bin, *extra, env=None):
+        """pg_rotate rotate --json with --resolve for every host; returns
+        (process, the result object or None)."""
+        proc = self.run(client_bin, "rotate", "--secret-id", self.app_secret, "--json",
+                        *self.resolve_args(), *extra, env=env)
+        lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+        return proc, (lines[-1] if lines else None)
+
+    def teardown(self):
+        super().teardown()
+        self.pg.psql(f"DROP ROLE IF EXISTS {self.ident(self.master_role)}", check=False)
