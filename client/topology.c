@@ -425,8 +425,8 @@ relate_instance_host(walk *w, const char *first, pgr_error *err)
 			if (strcasecmp(w->cluster.members[k].id, i.id) == 0)
 			{
 				w->out->relation = w->cluster.members[k].writer ? TOPO_WRITER : TOPO_REPLICA;
-				describe_as(w, "DB instance \"%s\", the %s of DB cluster \"%s\"", i.id,
-							w->cluster.members[k].writer ? "writer" : "a reader",
+				describe_as(w, "DB instance \"%s\", %s of DB cluster \"%s\"", i.id,
+							w->cluster.members[k].writer ? "the writer" : "a reader",
 							w->cluster_id);
 				return 0;
 			}
