@@ -315,12 +315,29 @@ check_token(rot_ctx *ctx, bool require_rotation_enabled, bool *done, pgr_error *
 	return -1;
 }
 
+/*
+ * A rotated secret names its host: only an admin secret RDS manages may
+ * leave it out (topology.h).
+ */
+static int
+require_host(const pgr_secret *s, const char *what, const char *secret_id, pgr_error *err)
+{
+	if (secret_host(s))
+		return 0;
+	pgr_error_set(err, PGR_ERR_INPUT, NULL, "the %s version of secret \"%s\" has no \"host\" key",
+				  what, secret_id);
+	pgr_error_hint(err, "A rotated secret names its database's host; only an admin secret "
+				   "that RDS manages may leave it out.");
+	return -1;
+}
+
 static int
 load_current(rot_ctx *ctx, pgr_error *err)
 {
 	if (ctx->current)
 		return 0;
-	if (fetch_secret(ctx, ctx->arn, NULL, STAGE_CURRENT, "current", &ctx->current, NULL, err) < 0)
+	if (fetch_secret(ctx, ctx->arn, NULL, STAGE_CURRENT, "current", &ctx->current, NULL, err) < 0 ||
+		require_host(ctx->current, "current", ctx->arn, err) < 0)
 		return -1;
 	(void) PGR_TEST_POINT("after_get_current");
 	return 0;
@@ -341,6 +358,8 @@ load_pending(rot_ctx *ctx, bool *missing, pgr_error *err)
 	if (fetch_secret(ctx, ctx->arn, ctx->token, STAGE_PENDING, "pending", &ctx->pending, NULL,
 					 err) == 0)
 	{
+		if (require_host(ctx->pending, "pending", ctx->arn, err) < 0)
+			return -1;
 		(void) PGR_TEST_POINT("after_get_pending");
 		if (!secret_same_target(ctx->current, ctx->pending))
 		{
@@ -526,25 +545,16 @@ load_admin(rot_ctx *ctx, pgr_error *err)
 		return -1;
 	}
 	(void) PGR_TEST_POINT("after_get_admin");
-	if (strcmp(secret_username(ctx->admin), secret_username(ctx->current)) == 0 &&
-		(!secret_host(ctx->admin) || secret_same_target(ctx->admin, ctx->current)))
-	{
-		pgr_error_set(err, PGR_ERR_INPUT, NULL,
-					  "the admin secret and secret \"%s\" are for the same user \"%s\"",
-					  ctx->arn, secret_username(ctx->current));
-		pgr_error_detail(err, "A user never changes its own password here.");
-		goto refused;
-	}
 	if (resolve_hosts(ctx, admin_id, err) < 0)
 		goto refused;
+	/* the hosts are one database's, so one user name is one role */
 	if (strcmp(secret_username(ctx->admin), secret_username(ctx->current)) == 0)
 	{
-		/* another name of the same database: the same role */
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
 					  "the admin secret and secret \"%s\" are for the same user \"%s\"",
 					  ctx->arn, secret_username(ctx->current));
-		pgr_error_detail(err, "Host %s is %s, and a user never changes its own password "
-						 "here.", secret_host(ctx->current), ctx->topo.described);
+		pgr_error_detail(err, "Host %s is %s; a user never changes its own password here.",
+						 secret_host(ctx->current), ctx->topo.described);
 		goto refused;
 	}
 	return 0;
@@ -1180,7 +1190,8 @@ static int
 load_start(rot_ctx *ctx, const char *secret_id, pgr_error *err)
 {
 	if (fetch_secret(ctx, secret_id, NULL, STAGE_CURRENT, "current", &ctx->current,
-					 &ctx->start, err) < 0)
+					 &ctx->start, err) < 0 ||
+		require_host(ctx->current, "current", secret_id, err) < 0)
 		return -1;
 	ctx->arn = ctx->start.arn;
 	ctx->current_version = ctx->start.version_id;
