@@ -299,6 +299,10 @@ def test_resolve_dials_the_address_and_verifies_the_name(rds, client_bin):
     assert proc.returncode == 0, proc.stderr
     assert (result["sm_calls"], result["rds_calls"]) == (7, 0)
     assert_rotated(rds, rds.initial_password)
+    # "check" logs in through the same tunnel
+    check = rds.run(client_bin, "check", "--secret-id", rds.app_secret, *rds.resolve_args())
+    assert check.returncode == 0, check.stderr
+    assert "AWSCURRENT logs in" in check.stdout
 
 
 @pytest.mark.parametrize("spec,why", [
@@ -346,14 +350,24 @@ def test_tag_naming_a_deleted_instance(rds, client_bin):
     assert_nothing_changed(rds)
 
 
-def test_unrelated_host_is_refused_with_both_hosts(rds, client_bin):
+@pytest.mark.parametrize("mode", ["rotate", "lambda"])
+def test_unrelated_host_is_refused_with_both_hosts(rds, client_bin, mode):
     db = rds.instance()
     other = rds.instance(kind="other", managed=False)
     rds.point_app(other["Endpoint"]["Address"], masterarn=db["secret"])
     ready(rds)
-    proc, result = rds.rotate(client_bin)
-    assert proc.returncode == 1, proc.stderr
-    error = result["error"]
+    if mode == "lambda":
+        answers, results = rotate_in_lambda(rds, client_bin)
+        assert [a[0] for a in answers] == ["response", "error"], answers
+        assert answers[1][1]["errorType"] == "PgRotate.InvalidInput"
+        error = results[1]["error"]
+        # createSecret stored the pending value; the password and AWSCURRENT stay
+        assert rds.password("AWSCURRENT") == rds.initial_password
+        assert rds.can_login(rds.initial_password)
+    else:
+        proc, result = rds.rotate(client_bin)
+        assert proc.returncode == 1, proc.stderr
+        error = result["error"]
     port = rds.pg.port
     assert (f"host {other['Endpoint']['Address']}:{port} is not a writer, reader, replica or "
             f"proxy of the admin's database at {db['Endpoint']['Address']}:{port}") \
@@ -361,7 +375,8 @@ def test_unrelated_host_is_refused_with_both_hosts(rds, client_bin):
     assert f"RDS knows {other['Endpoint']['Address']} as DB instance " \
         f"\"{other['DBInstanceIdentifier']}\"." == error["detail"]
     assert "masterarn" in error["hint"]
-    assert_nothing_changed(rds)
+    if mode == "rotate":
+        assert_nothing_changed(rds)
 
 
 def test_rds_access_denied_names_the_action(rds, client_bin):

@@ -7,10 +7,14 @@ the XML answers with ElementTree. The client under test reads the same
 answers with its own parser.
 """
 
+import json
 import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
+
+from harness import util
+from harness.scenario import SM_POLICY, Scenario, new_password, quiet_session
 
 API_VERSION = "2014-10-31"
 
@@ -30,14 +34,15 @@ def _strip(tree):
 
 
 def to_dict(el):
-    """An element as dicts and lists: a list for members named like the
-    element's first child repeated (or a known list wrapper), text for leaves."""
+    """An element as dicts and lists: a list when its children share one
+    name and repeat (or it is named as a list is: ...s, TagList), text for
+    a leaf."""
     children = list(el)
     if not children:
         return el.text or ""
     names = [c.tag for c in children]
     if len(set(names)) == 1 and (len(names) > 1 or el.tag.endswith("s") or
-                                 el.tag in ("TagList", "Targets")):
+                                 el.tag == "TagList"):
         return [to_dict(c) for c in children]
     return {c.tag: to_dict(c) for c in children}
 
@@ -54,13 +59,13 @@ class Rds:
             if isinstance(value, bool):
                 value = "true" if value else "false"
             if isinstance(value, (list, tuple)):
-                member = {"VpcSubnetIds": "member", "Auth": "member"}.get(key, "member")
+                # the Query protocol's lists: Name.member.N (.Key for structures)
                 for i, item in enumerate(value, 1):
                     if isinstance(item, dict):
                         for k, v in item.items():
-                            fields[f"{key}.{member}.{i}.{k}"] = v
+                            fields[f"{key}.member.{i}.{k}"] = v
                     else:
-                        fields[f"{key}.{member}.{i}"] = item
+                        fields[f"{key}.member.{i}"] = item
                 continue
             fields[key] = str(value)
         scope = f"AKIDTEST/20240101/{self.moto.region}/rds/aws4_request"
@@ -124,11 +129,6 @@ class Rds:
 
 
 # ----- a rotation scenario whose database RDS describes ---------------------
-
-import json  # noqa: E402
-
-from harness import util  # noqa: E402
-from harness.scenario import SM_POLICY, Scenario, new_password, quiet_session  # noqa: E402
 
 # The read-only RDS actions the client needs (deploy/rotation-policy.json's).
 RDS_ACTIONS = ["rds:DescribeDBInstances", "rds:DescribeDBClusters",
