@@ -33,6 +33,7 @@
 
 #define MAX_PROCESS_OUTPUT	(64 * 1024)
 #define MAX_TOKEN_FILE		(64 * 1024)
+#define MAX_ROLE_CHAIN		8	/* source profiles followed, at most */
 
 void
 aws_credentials_free(aws_credentials *cred)
@@ -638,6 +639,253 @@ done:
 }
 
 /*
+ * Credentials from the environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+ * and AWS_SESSION_TOKEN (or AWS_SECURITY_TOKEN). Returns 1 when found, 0
+ * when neither key is set, -1 on error (one of them only).
+ */
+static int
+credentials_from_environment(const aws_config *cfg, aws_credentials *out, pgr_error *err)
+{
+	const char *akid = aws_config_env(cfg, "AWS_ACCESS_KEY_ID");
+	const char *secret = aws_config_env(cfg, "AWS_SECRET_ACCESS_KEY");
+	const char *token = aws_config_env(cfg, "AWS_SESSION_TOKEN");
+
+	if (!akid && !secret)
+		return 0;
+	if (!akid || !secret)
+	{
+		pgr_error_set(err, PGR_ERR_USAGE, NULL, "partial credentials found in the environment");
+		pgr_error_hint(err, "Set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither.");
+		return -1;
+	}
+	if (!token)
+		token = aws_config_env(cfg, "AWS_SECURITY_TOKEN");
+	return aws_credentials_set(out, akid, secret, token, 0, "environment", err) == 0 ? 1 : -1;
+}
+
+/*
+ * A profile's own credentials: the shared credentials file, its
+ * credential_process, or the config file, in that order. Returns 1 when
+ * found, 0 when the profile has none, -1 on error.
+ */
+static int
+profile_credentials(const aws_config *cfg, aws_credentials *out, pgr_error *err)
+{
+	const char *akid = aws_ini_get(cfg->credentials, cfg->profile, "aws_access_key_id");
+	const char *secret = aws_ini_get(cfg->credentials, cfg->profile, "aws_secret_access_key");
+	const char *v;
+	char		source[96];
+
+	if (akid && secret && *akid && *secret)
+	{
+		snprintf(source, sizeof(source), "shared credentials file, profile %s", cfg->profile);
+		return aws_credentials_set(out, akid, secret,
+								   aws_ini_get(cfg->credentials, cfg->profile,
+											   "aws_session_token"),
+								   0, source, err) == 0 ? 1 : -1;
+	}
+	if ((v = aws_config_profile_value(cfg, "credential_process")))
+		return credentials_from_process(v, cfg->profile, out, err) == 0 ? 1 : -1;
+	akid = aws_config_profile_value(cfg, "aws_access_key_id");
+	secret = aws_config_profile_value(cfg, "aws_secret_access_key");
+	if (akid && secret)
+	{
+		snprintf(source, sizeof(source), "config file, profile %s", cfg->profile);
+		return aws_credentials_set(out, akid, secret,
+								   aws_config_profile_value(cfg, "aws_session_token"),
+								   0, source, err) == 0 ? 1 : -1;
+	}
+	return 0;
+}
+
+/*
+ * The code an MFA device shows, asked on the terminal (standard input,
+ * prompt on standard error). Refused when standard input is not a
+ * terminal: a scheduled rotation has nobody to ask.
+ */
+static int
+mfa_code(const aws_config *cfg, const char *serial, char *code, size_t size, pgr_error *err)
+{
+	size_t		n;
+
+	if (!isatty(STDIN_FILENO))
+	{
+		pgr_error_set(err, PGR_ERR_USAGE, NULL,
+					  "profile \"%s\" needs a code from MFA device \"%s\", and there is no "
+					  "terminal to ask for it", cfg->profile, serial);
+		pgr_error_detail(err, "pg_rotate asks for the code only when standard input is a "
+						 "terminal.");
+		pgr_error_hint(err, "For unattended runs, assume a role whose trust policy does not "
+					   "require MFA (drop mfa_serial), or export temporary credentials first, "
+					   "for example with \"aws configure export-credentials\".");
+		return -1;
+	}
+	fprintf(stderr, "Enter MFA code for %s: ", serial);
+	fflush(stderr);
+	if (!fgets(code, (int) size, stdin))
+		code[0] = '\0';
+	code[strcspn(code, "\r\n")] = '\0';
+	n = strlen(code);
+	if (n != 6 || strspn(code, "0123456789") != n)
+	{
+		pgr_wipe(code, size);
+		pgr_error_set(err, PGR_ERR_USAGE, NULL, "an MFA code is six digits");
+		return -1;
+	}
+	return 0;
+}
+
+static int	credentials_from_role(const aws_config *cfg, http_client *http,
+								  const char *role_arn, int depth, aws_credentials *out,
+								  pgr_error *err);
+
+/*
+ * The credentials an AssumeRole profile signs with: its credential_source
+ * (Environment, Ec2InstanceMetadata, EcsContainer) or its source_profile's
+ * credentials (which may assume a role in turn).
+ */
+static int
+source_credentials(const aws_config *cfg, http_client *http, const char *source_profile,
+				   const char *credential_source, int depth, aws_credentials *out,
+				   pgr_error *err)
+{
+	aws_config	sub;
+	const char *v;
+	int			r;
+
+	if (credential_source)
+	{
+		if (strcmp(credential_source, "Environment") == 0)
+			r = credentials_from_environment(cfg, out, err);
+		else if (strcmp(credential_source, "Ec2InstanceMetadata") == 0)
+			r = credentials_from_imds(cfg, http, out, err);
+		else if (strcmp(credential_source, "EcsContainer") == 0)
+			r = aws_config_env(cfg, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ||
+				aws_config_env(cfg, "AWS_CONTAINER_CREDENTIALS_FULL_URI") ?
+				(credentials_from_container(cfg, http, out, err) == 0 ? 1 : -1) : 0;
+		else
+		{
+			pgr_error_set(err, PGR_ERR_USAGE, NULL,
+						  "profile \"%s\" has an unknown credential_source \"%s\"",
+						  cfg->profile, credential_source);
+			pgr_error_hint(err, "Use Environment, Ec2InstanceMetadata or EcsContainer.");
+			return -1;
+		}
+		if (r == 0)
+		{
+			pgr_error_set(err, PGR_ERR_USAGE, NULL,
+						  "credential_source %s of profile \"%s\" has no credentials",
+						  credential_source, cfg->profile);
+			pgr_error_hint(err, "Environment needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+						   "EcsContainer a container credentials URI, Ec2InstanceMetadata an "
+						   "instance role.");
+		}
+		return r > 0 ? 0 : -1;
+	}
+	sub = *cfg;
+	sub.profile = (char *) source_profile;
+	if (strcmp(source_profile, cfg->profile) != 0 &&
+		(v = aws_config_profile_value(&sub, "role_arn")))
+		return credentials_from_role(&sub, http, v, depth + 1, out, err);
+	r = profile_credentials(&sub, out, err);
+	if (r == 0)
+	{
+		pgr_error_set(err, PGR_ERR_USAGE, NULL,
+					  "source_profile \"%s\" of profile \"%s\" has no credentials",
+					  source_profile, cfg->profile);
+		pgr_error_hint(err, "Give [%s] aws_access_key_id and aws_secret_access_key, a "
+					   "credential_process, or a role_arn of its own.", source_profile);
+	}
+	return r > 0 ? 0 : -1;
+}
+
+/*
+ * An AssumeRole profile (role_arn with source_profile or credential_source):
+ * STS's temporary credentials for the role, signed with the source's.
+ * depth counts the profiles followed so far, to refuse a loop.
+ */
+static int
+credentials_from_role(const aws_config *cfg, http_client *http, const char *role_arn,
+					  int depth, aws_credentials *out, pgr_error *err)
+{
+	const char *source_profile = aws_config_profile_value(cfg, "source_profile");
+	const char *credential_source = aws_config_profile_value(cfg, "credential_source");
+	const char *duration = aws_config_profile_value(cfg, "duration_seconds");
+	aws_assume_role role;
+	aws_credentials source;
+	char		code[16] = "";
+	char		label[96];
+	int			rc = -1;
+
+	memset(&source, 0, sizeof(source));
+	memset(&role, 0, sizeof(role));
+	if (depth >= MAX_ROLE_CHAIN)
+	{
+		pgr_error_set(err, PGR_ERR_USAGE, NULL,
+					  "profile \"%s\" is reached through more than %d source profiles",
+					  cfg->profile, MAX_ROLE_CHAIN);
+		pgr_error_hint(err, "Check the source_profile settings for a loop.");
+		return -1;
+	}
+	if (source_profile && credential_source)
+	{
+		pgr_error_set(err, PGR_ERR_USAGE, NULL,
+					  "profile \"%s\" has both source_profile and credential_source",
+					  cfg->profile);
+		pgr_error_hint(err, "Keep one of them, as the AWS CLI requires.");
+		return -1;
+	}
+	if (!source_profile && !credential_source)
+	{
+		pgr_error_set(err, PGR_ERR_USAGE, NULL,
+					  "profile \"%s\" has a role_arn but no source_profile, "
+					  "credential_source or web_identity_token_file", cfg->profile);
+		pgr_error_hint(err, "Say which credentials assume the role.");
+		return -1;
+	}
+	role.role_arn = role_arn;
+	role.session_name = aws_config_profile_value(cfg, "role_session_name");
+	role.external_id = aws_config_profile_value(cfg, "external_id");
+	role.mfa_serial = aws_config_profile_value(cfg, "mfa_serial");
+	if (duration)
+	{
+		long		d = aws_config_positive(duration);
+
+		if (d < 900 || d > 43200)
+		{
+			pgr_error_set(err, PGR_ERR_USAGE, NULL,
+						  "duration_seconds \"%s\" of profile \"%s\" is out of range",
+						  duration, cfg->profile);
+			pgr_error_hint(err, "Give 900 to 43200 seconds (at most the role's maximum "
+						   "session duration).");
+			return -1;
+		}
+		role.duration_seconds = (int) d;
+	}
+	if (role.mfa_serial)
+	{
+		if (mfa_code(cfg, role.mfa_serial, code, sizeof(code), err) != 0)
+			return -1;
+		role.mfa_code = code;
+	}
+	if (source_credentials(cfg, http, source_profile, credential_source, depth, &source,
+						   err) != 0)
+		goto done;
+	snprintf(label, sizeof(label), "assumed role, profile %s", cfg->profile);
+	rc = aws_sts_assume_role(cfg, http, &source, &role, label, out, err);
+	if (rc != 0 && err && err->errclass == PGR_ERR_AWS)
+		pgr_error_hint(err, "The credentials of %s%s must be allowed sts:AssumeRole on the "
+					   "role, and its trust policy must allow them%s.",
+					   source_profile ? "source_profile " : "credential_source ",
+					   source_profile ? source_profile : credential_source,
+					   role.external_id ? " with this external_id" : "");
+done:
+	pgr_wipe(code, sizeof(code));
+	aws_credentials_free(&source);
+	return rc;
+}
+
+/*
  * Walk the credential provider chain (aws_credentials.h) and fill *out with the
  * first credentials found. A source that is configured but fails stops the
  * chain with its error, as in the SDKs. http is used for the container,
@@ -647,31 +895,14 @@ int
 aws_credentials_resolve(const aws_config *cfg, http_client *http,
 						aws_credentials *out, pgr_error *err)
 {
-	const char *akid,
-			   *secret,
-			   *v;
-	char		source[96];
+	const char *v;
 	int			r;
 
 	/* 1. environment, unless a profile was named on the command line */
-	akid = aws_config_env(cfg, "AWS_ACCESS_KEY_ID");
-	secret = aws_config_env(cfg, "AWS_SECRET_ACCESS_KEY");
-	if (!cfg->profile_explicit && (akid || secret))
-	{
-		const char *token = aws_config_env(cfg, "AWS_SESSION_TOKEN");
+	if (!cfg->profile_explicit && (r = credentials_from_environment(cfg, out, err)) != 0)
+		return r > 0 ? 0 : -1;
 
-		if (!akid || !secret)
-		{
-			pgr_error_set(err, PGR_ERR_USAGE, NULL, "partial credentials found in the environment");
-			pgr_error_hint(err, "Set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither.");
-			return -1;
-		}
-		if (!token)
-			token = aws_config_env(cfg, "AWS_SECURITY_TOKEN");
-		return aws_credentials_set(out, akid, secret, token, 0, "environment", err);
-	}
-
-	/* 2. web identity: environment, then the profile */
+	/* 2. web identity (environment, then the profile), or an AssumeRole profile */
 	if ((v = aws_config_env(cfg, "AWS_WEB_IDENTITY_TOKEN_FILE")) &&
 		aws_config_env(cfg, "AWS_ROLE_ARN"))
 		return credentials_from_web_identity(cfg, http, v, aws_config_env(cfg, "AWS_ROLE_ARN"),
@@ -681,15 +912,12 @@ aws_credentials_resolve(const aws_config *cfg, http_client *http,
 	{
 		const char *wif = aws_config_profile_value(cfg, "web_identity_token_file");
 
-		if (wif)
+		if (wif && !aws_config_profile_value(cfg, "source_profile") &&
+			!aws_config_profile_value(cfg, "credential_source"))
 			return credentials_from_web_identity(cfg, http, wif, v,
 												 aws_config_profile_value(cfg, "role_session_name"),
 												 out, err);
-		pgr_error_set(err, PGR_ERR_USAGE, NULL,
-					  "profile \"%s\" assumes a role with source_profile or credential_source, which pg_rotate does not support",
-					  cfg->profile);
-		pgr_error_hint(err, "Export the role's temporary credentials (for example with \"aws configure export-credentials\") or use credential_process.");
-		return -1;
+		return credentials_from_role(cfg, http, v, 0, out, err);
 	}
 	if (aws_config_profile_value(cfg, "sso_session") ||
 		aws_config_profile_value(cfg, "sso_start_url"))
@@ -702,31 +930,9 @@ aws_credentials_resolve(const aws_config *cfg, http_client *http,
 		return -1;
 	}
 
-	/* 3. the shared credentials file */
-	akid = aws_ini_get(cfg->credentials, cfg->profile, "aws_access_key_id");
-	secret = aws_ini_get(cfg->credentials, cfg->profile, "aws_secret_access_key");
-	if (akid && secret && *akid && *secret)
-	{
-		snprintf(source, sizeof(source), "shared credentials file, profile %s", cfg->profile);
-		return aws_credentials_set(out, akid, secret,
-							   aws_ini_get(cfg->credentials, cfg->profile, "aws_session_token"),
-							   0, source, err);
-	}
-
-	/* 4. credential_process */
-	if ((v = aws_config_profile_value(cfg, "credential_process")))
-		return credentials_from_process(v, cfg->profile, out, err);
-
-	/* 5. the config file */
-	akid = aws_config_profile_value(cfg, "aws_access_key_id");
-	secret = aws_config_profile_value(cfg, "aws_secret_access_key");
-	if (akid && secret)
-	{
-		snprintf(source, sizeof(source), "config file, profile %s", cfg->profile);
-		return aws_credentials_set(out, akid, secret,
-							   aws_config_profile_value(cfg, "aws_session_token"),
-							   0, source, err);
-	}
+	/* 3-5. the shared credentials file, credential_process, the config file */
+	if ((r = profile_credentials(cfg, out, err)) != 0)
+		return r > 0 ? 0 : -1;
 
 	/* 6. container credentials */
 	if (aws_config_env(cfg, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ||

@@ -7,10 +7,19 @@
  *
  *	 1. the environment (skipped when --profile is given)
  *	 2. web identity: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, or the
- *		profile's role_arn + web_identity_token_file (through STS)
+ *		profile's role_arn + web_identity_token_file (through STS); or an
+ *		AssumeRole profile: role_arn with source_profile (whose own
+ *		credentials, or role, sign the call) or credential_source
+ *		(Environment, Ec2InstanceMetadata, EcsContainer), with
+ *		role_session_name, external_id, duration_seconds, and mfa_serial
+ *		(the code is asked on a terminal, refused without one)
  *	 3. the shared credentials file
  *	 4. the profile's credential_process
  *	 5. the config file
+ *
+ * The session (aws_session.c) runs the chain once per process and again
+ * only when temporary credentials are about to expire, so an assumed role
+ * is assumed once however many workers sign with it.
  *	 6. container credentials (ECS, EKS Pod Identity)
  *	 7. EC2 instance metadata (IMDSv2)
  *

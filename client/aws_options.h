@@ -20,6 +20,7 @@ typedef enum aws_service_id
 {
 	AWS_SECRETS_MANAGER = 0,
 	AWS_STS,
+	AWS_RDS,
 	AWS_NSERVICES
 } aws_service_id;
 
@@ -27,7 +28,8 @@ typedef struct aws_options
 {
 	const char *region;
 	const char *endpoint_url[AWS_NSERVICES];	/* --endpoint-url is Secrets
-												 * Manager's */
+												 * Manager's, --rds-endpoint-url
+												 * RDS's */
 	const char *profile;
 	const char *ca_bundle;
 	long		connect_timeout_ms;

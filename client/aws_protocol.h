@@ -6,7 +6,7 @@
  *	 JSON (awsJson1_1; Secrets Manager): POST a JSON body with
  *	   X-Amz-Target: <prefix>.<Operation>; the answer is a JSON object, an
  *	   error names its code in X-Amzn-Errortype or the body's "__type".
- *	 Query (STS now, RDS next): POST form fields Action=<Action>&Version=
+ *	 Query (STS, RDS): POST form fields Action=<Action>&Version=
  *	   <api version>&...; the answer is XML, an error is an XML document
  *	   <ErrorResponse><Error><Code>..</Code><Message>..</Message>..
  *

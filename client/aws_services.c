@@ -23,6 +23,15 @@ static const aws_error_hint sts_hints[] = {
 	{NULL, NULL}
 };
 
+static const aws_error_hint rds_hints[] = {
+	{"AccessDenied", "Grant the caller's IAM identity the read-only RDS action named in the detail (see \"On Amazon RDS and Aurora\" in README.md)."},
+	{"AccessDeniedException", "Grant the caller's IAM identity the read-only RDS action named in the detail (see \"On Amazon RDS and Aurora\" in README.md)."},
+	{"DBInstanceNotFound", "Check the identifier and the region; the DB instance may have been deleted or renamed."},
+	{"DBClusterNotFoundFault", "Check the identifier and the region; the DB cluster may have been deleted or renamed."},
+	{"DBProxyNotFoundFault", "Check the proxy's name and the region."},
+	{NULL, NULL}
+};
+
 /*
  * One row per service: its names (messages; its endpoint's option;
  * AWS_ENDPOINT_URL_<id>; its key in [services]; its host; an older
@@ -38,6 +47,10 @@ static const aws_service services[AWS_NSERVICES] = {
 		"STS", "sts", "sts", NULL, "https://sts.amazonaws.com",
 		"sts", AWS_PROTOCOL_QUERY, NULL, "2011-06-15", 256 * 1024,
 	sts_hints},
+	[AWS_RDS] = {AWS_RDS, "Amazon RDS", "--rds-endpoint-url",
+		"RDS", "rds", "rds", NULL, NULL,
+		"rds", AWS_PROTOCOL_QUERY, NULL, "2014-10-31", 1024 * 1024,
+	rds_hints},
 };
 
 const aws_service *

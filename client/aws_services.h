@@ -5,7 +5,7 @@
  *	  configured and named, how requests to them are signed, which of the
  *	  two protocols they speak, and the hints for their errors.
  *
- * A new service (RDS is next) is a row in aws_services.c and a value of
+ * A new service is a row in aws_services.c and a value of
  * aws_service_id (aws_options.h); endpoint resolution, signing, retries
  * and error handling then work for it as for the others.
  *

@@ -15,7 +15,7 @@
  *
  * A call names its service, an operation and its input (aws_request.h); the
  * service's protocol decides how it goes and what comes back. The service
- * modules (secretsmanager.h, RDS next) call through here; the CLI and the
+ * modules (secretsmanager.h, rds.h) call through here; the CLI and the
  * Lambda loop only open, close and set a deadline, and the "secret"
  * commands name an operation and pass its JSON.
  *

@@ -16,6 +16,7 @@ enum
 {
 	OPT_REGION = 1,
 	OPT_ENDPOINT_URL,
+	OPT_RDS_ENDPOINT_URL,
 	OPT_PROFILE,
 	OPT_CA_BUNDLE,
 	OPT_CONNECT_TIMEOUT,
@@ -31,6 +32,7 @@ enum
 const pgr_option pgr_common_option_table[] = {
 	{"region", PGR_OPT_VALUE, OPT_REGION, "AWS region (else AWS_REGION, AWS_DEFAULT_REGION, the profile)"},
 	{"endpoint-url", PGR_OPT_VALUE, OPT_ENDPOINT_URL, "Secrets Manager endpoint (http:// only for local emulators)"},
+	{"rds-endpoint-url", PGR_OPT_VALUE, OPT_RDS_ENDPOINT_URL, "Amazon RDS endpoint (else AWS_ENDPOINT_URL_RDS, AWS_ENDPOINT_URL)"},
 	{"profile", PGR_OPT_VALUE, OPT_PROFILE, "named profile of the AWS config and credentials files"},
 	{"ca-bundle", PGR_OPT_VALUE, OPT_CA_BUNDLE, "CA certificates to verify TLS peers (else AWS_CA_BUNDLE)"},
 	{"connect-timeout", PGR_OPT_VALUE, OPT_CONNECT_TIMEOUT, "seconds to wait for a connection (default 10)"},
@@ -95,6 +97,9 @@ apply_common(pgr_common_options *c, const pgr_option *o, const char *value,
 			break;
 		case OPT_ENDPOINT_URL:
 			c->aws.endpoint_url[AWS_SECRETS_MANAGER] = value;
+			break;
+		case OPT_RDS_ENDPOINT_URL:
+			c->aws.endpoint_url[AWS_RDS] = value;
 			break;
 		case OPT_PROFILE:
 			c->aws.profile = value;

@@ -40,7 +40,7 @@ FREED_MEMORY = test/unit/freed_memory
 FREED_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
 	-Wl,--wrap=strdup,--wrap=strndup
 # What the unit tests share (test/unit/*.h that are no test of their own).
-UNIT_SUPPORT = $(FREED_MEMORY).o test/unit/offline.o
+UNIT_SUPPORT = $(FREED_MEMORY).o test/unit/offline.o test/unit/scripted.o
 
 # The same program with the crash and failure points of testpoint.h live,
 # for the tests only; never installed.

@@ -23,6 +23,7 @@
 #include "password_env.h"
 #include "rot_audit.h"
 #include "rotation.h"
+#include "rotation_env.h"
 
 #define MAX_SECRETS		100000
 #define MAX_PARALLEL	256
@@ -51,11 +52,21 @@ enum
 	R_ANCHOR_IN_SECRET,
 	R_AUDIT,
 	R_ANCHOR,
-	R_RECOMPUTE
+	R_RECOMPUTE,
+	R_RESOLVE,
+	R_REPLICA_WAIT,
+	R_ADMIN_DBNAME
 };
 
+/* Where the database is: for every command that connects. */
+#define DATABASE_OPTIONS \
+	{"resolve", PGR_OPT_VALUE, R_RESOLVE, "HOST:PORT:ADDRESS: dial ADDRESS, verify HOST (repeatable; PG_ROTATE_RESOLVE)"}
+
 #define PASSWORD_OPTIONS \
+	DATABASE_OPTIONS, \
+	{"replica-wait", PGR_OPT_VALUE, R_REPLICA_WAIT, "seconds a proof at a replica waits for replay (PG_ROTATE_REPLICA_WAIT, default 5)"}, \
 	{"admin-secret-id", PGR_OPT_VALUE, R_ADMIN_SECRET_ID, "admin secret (default: the secret's masterarn)"}, \
+	{"admin-dbname", PGR_OPT_VALUE, R_ADMIN_DBNAME, "database the admin connects to (PG_ROTATE_ADMIN_DBNAME; default: the secret's dbname)"}, \
 	{"no-extension", PGR_OPT_FLAG, R_NO_EXTENSION, "no pg_rotate extension: the admin runs ALTER ROLE"}, \
 	{"password-source", PGR_OPT_VALUE, R_PASSWORD_SOURCE, "aws (GetRandomPassword, default) or local"}, \
 	{"password-length", PGR_OPT_VALUE, R_PASSWORD_LENGTH, "new password length (PASSWORD_LENGTH, default 32)"}, \
@@ -94,6 +105,7 @@ static const pgr_option check_options[] = {
 	{"anchor", PGR_OPT_VALUE, R_ANCHOR, "with --audit: the anchor (default: the one in AWSCURRENT)"},
 	{"recompute", PGR_OPT_FLAG, R_RECOMPUTE, "with --audit: recompute the row hashes here (needs SELECT)"},
 	{"admin-secret-id", PGR_OPT_VALUE, R_ADMIN_SECRET_ID, "with --audit: the secret to connect with (default: masterarn)"},
+	DATABASE_OPTIONS,
 	{NULL, 0, 0, NULL}
 };
 
@@ -112,6 +124,7 @@ typedef struct rot_args
 	const char *anchor;
 	bool		recompute;
 	rot_options opts;
+	resolve_map resolve;		/* opts.db.resolve */
 } rot_args;
 
 static int
@@ -150,6 +163,7 @@ free_args(rot_args *a)
 	for (int i = 0; i < a->nids; i++)
 		free(a->ids[i]);
 	free(a->ids);
+	resolve_map_free(&a->resolve);
 }
 
 static int
@@ -246,6 +260,17 @@ rot_option(void *ctx, int id, const char *value, bool negated, pgr_error *err)
 		case R_RECOMPUTE:
 			a->recompute = !negated;
 			return 0;
+		case R_RESOLVE:
+			return resolve_map_add(&a->resolve, value, "--resolve", err);
+		case R_REPLICA_WAIT:
+			if (pgr_cli_parse_long("replica-wait", value, 0, ROT_MAX_REPLICA_WAIT_S, &n,
+								   err) < 0)
+				return -1;
+			a->opts.replica_wait_ms = (int) n * 1000;
+			return 0;
+		case R_ADMIN_DBNAME:
+			a->opts.admin_dbname = value;
+			return 0;
 	}
 	pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "unhandled option %d", id);
 	return -1;
@@ -305,6 +330,24 @@ read_secrets_file(rot_args *a, pgr_error *err)
 
 /* ----- output -------------------------------------------------------------- */
 
+/*
+ * Where the logins were proved, when that is not the admin's own endpoint;
+ * behind a proxy, say why the proof went to the writer.
+ */
+static void
+print_proof(const rot_proof *proof)
+{
+	if (!proof->relation[0] || strcmp(proof->relation, "same") == 0)
+		return;
+	if (strcmp(proof->relation, "proxy") == 0)
+		printf("; logins proved at the writer %s, not through %s (a proxy authenticates "
+			   "from the secret itself)", proof->host, proof->described);
+	else
+		printf("; logins proved at %s, %s", proof->host, proof->described);
+	if (proof->replica_wait_ms >= 0)
+		printf(", replica delay %.1f ms", proof->replica_wait_ms);
+}
+
 /* One result: its JSON (rot_result.h) on one line, or a line of text. */
 static void
 print_result(const rot_result *res, bool json)
@@ -328,7 +371,11 @@ print_result(const rot_result *res, bool json)
 		for (int i = 0; i < ROT_NSTEPS; i++)
 			if (res->step_ms[i] >= 0)
 				printf(", %s %.1f ms", rot_step_name((rot_step_kind) i), res->step_ms[i]);
-		printf(", %d Secrets Manager calls\n", res->sm_calls);
+		printf(", %d Secrets Manager calls", res->sm_calls);
+		if (res->rds_calls > 0)
+			printf(", %d RDS calls", res->rds_calls);
+		print_proof(&res->proof);
+		printf("\n");
 	}
 	if (res->error.message[0])
 		pgr_log_report(&res->error);
@@ -391,6 +438,7 @@ setup(int argc, char **argv, const pgr_option *options, const char *usage_line,
 	a->parallel = 1;
 	*exit_code = PGR_EXIT_USAGE;
 	if (pgr_password_rules_from_env(&a->opts.rules, &err) < 0 ||
+		rot_settings_from_env(&a->opts, &a->resolve, &err) < 0 ||
 		pgr_cli_parse(argc, argv, options, rot_option, a, common, &err) != 0)
 	{
 		pgr_log_report(&err);

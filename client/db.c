@@ -189,18 +189,67 @@ sslmode_is_allowed(const char *mode)
 }
 
 /*
- * Connect with the secret's credentials. On success *out is an open
- * connection the caller closes with db_disconnect(). On failure err says
- * which host, port, database and role, with libpq's message as detail; the
- * code is 28P01 when the server refused the password, else 08001.
+ * Where a connection goes, in libpq's keywords: host (what TLS verifies),
+ * hostaddr (what is dialled, from --resolve; "" when DNS decides) and port,
+ * one list item per address.
+ */
+typedef struct dial_target
+{
+	const char *host;
+	int			port;
+	char		hosts[(RESOLVE_HOST_LEN + 1) * RESOLVE_MAX_ADDRS];
+	char		hostaddrs[(RESOLVE_ADDR_LEN + 1) * RESOLVE_MAX_ADDRS];
+	char		ports[8 * RESOLVE_MAX_ADDRS];
+} dial_target;
+
+/*
+ * The host and port of a connection: the options' (a proof made elsewhere
+ * than the secret's host, the admin's writer) else the secret's, and what
+ * --resolve says to dial for them. False when there is no host at all.
+ */
+static bool
+dial_target_for(const pgr_secret *s, const db_options *opts, dial_target *d)
+{
+	const resolve_entry *e;
+	int			naddrs;
+
+	memset(d, 0, sizeof(*d));
+	d->host = opts && opts->host ? opts->host : secret_host(s);
+	d->port = opts && opts->host ? opts->port : secret_port(s);
+	if (!d->host)
+		return false;
+	e = resolve_map_lookup(opts ? opts->resolve : NULL, d->host, d->port);
+	naddrs = e ? e->naddrs : 1;
+	for (int i = 0; i < naddrs; i++)
+	{
+		size_t		h = strlen(d->hosts),
+					a = strlen(d->hostaddrs),
+					p = strlen(d->ports);
+
+		snprintf(d->hosts + h, sizeof(d->hosts) - h, "%s%s", i ? "," : "", d->host);
+		snprintf(d->ports + p, sizeof(d->ports) - p, "%s%d", i ? "," : "", d->port);
+		if (e)
+			snprintf(d->hostaddrs + a, sizeof(d->hostaddrs) - a, "%s%s", i ? "," : "",
+					 e->addrs[i]);
+	}
+	return true;
+}
+
+/*
+ * Connect with the secret's credentials, to the options' host or else the
+ * secret's (dialling what --resolve says for it). On success *out is an
+ * open connection the caller closes with db_disconnect(). On failure err
+ * says which host, port, database and role, with libpq's message as
+ * detail; the code is 28P01 when the server refused the password, else
+ * 08001.
  */
 int
 db_connect(const pgr_secret *s, const db_options *opts, PGconn **out,
 		   pgr_error *err)
 {
-	const char *keywords[12];
-	const char *values[12];
-	char		port[16];
+	const char *keywords[13];
+	const char *values[13];
+	dial_target dial;
 	char		timeout[16];
 	const char *ca = NULL;
 	const char *sslmode;
@@ -211,6 +260,13 @@ db_connect(const pgr_secret *s, const db_options *opts, PGconn **out,
 	if (!s || !out)
 	{
 		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "db_connect called without a secret");
+		return -1;
+	}
+	if (!dial_target_for(s, opts, &dial))
+	{
+		pgr_error_set(err, PGR_ERR_INPUT, NULL, "secret for role \"%s\" names no host",
+					  secret_username(s));
+		pgr_error_hint(err, "Add a \"host\" key to the secret.");
 		return -1;
 	}
 	sslmode = db_effective_sslmode(s, opts, &ca);
@@ -224,13 +280,14 @@ db_connect(const pgr_secret *s, const db_options *opts, PGconn **out,
 		return -1;
 	}
 	dbname = (opts && opts->dbname) ? opts->dbname : secret_dbname(s);
-	snprintf(port, sizeof(port), "%d", secret_port(s));
 	snprintf(timeout, sizeof(timeout), "%d",
 			 (opts && opts->connect_timeout > 0) ? opts->connect_timeout
 			 : DB_DEFAULT_CONNECT_TIMEOUT);
 
-	keywords[n] = "host", values[n++] = secret_host(s);
-	keywords[n] = "port", values[n++] = port;
+	keywords[n] = "host", values[n++] = dial.hosts;
+	if (dial.hostaddrs[0])
+		keywords[n] = "hostaddr", values[n++] = dial.hostaddrs;
+	keywords[n] = "port", values[n++] = dial.ports;
 	keywords[n] = "dbname", values[n++] = dbname;
 	keywords[n] = "user", values[n++] = secret_username(s);
 	keywords[n] = "password", values[n++] = secret_password(s);
@@ -255,8 +312,9 @@ db_connect(const pgr_secret *s, const db_options *opts, PGconn **out,
 		bool		auth = strstr(msg, "password authentication failed") != NULL;
 
 		pgr_error_set(err, PGR_ERR_DATABASE, auth ? "28P01" : "08001",
-					  "could not connect to database \"%s\" at %s:%d as role \"%s\"",
-					  dbname, secret_host(s), secret_port(s), secret_username(s));
+					  "could not connect to database \"%s\" at %s:%d%s%s%s as role \"%s\"",
+					  dbname, dial.host, dial.port, dial.hostaddrs[0] ? " (dialled " : "",
+					  dial.hostaddrs, dial.hostaddrs[0] ? ")" : "", secret_username(s));
 		set_libpq_detail(err, msg);
 		PQfinish(conn);
 		return -1;

@@ -24,6 +24,7 @@
 
 #include "audit_chain.h"
 #include "error.h"
+#include "resolve_map.h"
 #include "secret.h"
 
 /* pipeline mode (db_log_event_and_anchor) came with libpq 14 */
@@ -41,6 +42,9 @@ typedef struct db_options
 	const char *sslmode;		/* NULL: verify-full with a CA, else require */
 	const char *sslrootcert;	/* NULL: $PGSSLROOTCERT, then the secret's */
 	const char *dbname;			/* NULL: the secret's dbname */
+	const char *host;			/* NULL: the secret's host (and port) */
+	int			port;			/* with host */
+	const resolve_map *resolve; /* --resolve: addresses to dial, or NULL */
 	int			connect_timeout;	/* seconds; <= 0: the default */
 } db_options;
 

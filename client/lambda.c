@@ -36,6 +36,7 @@
 #include "log.h"
 #include "password_env.h"
 #include "rotation.h"
+#include "rotation_env.h"
 
 #define DEADLINE_MARGIN_MS	500.0	/* answer this long before the deadline */
 
@@ -45,6 +46,7 @@ typedef struct runtime
 	aws_session *session;
 	rot_options opts;
 	const char *metrics_namespace;	/* NULL: no metrics */
+	resolve_map resolve;		/* opts.db.resolve, from PG_ROTATE_RESOLVE */
 } runtime;
 
 /*
@@ -238,7 +240,8 @@ init(runtime *rt, pgr_common_options *common, pgr_error *err)
 	rt->opts.anchor_in_secret = anchor && strcasecmp(anchor, "true") == 0;
 	rt->opts.db.sslmode = common->sslmode;
 	rt->opts.db.sslrootcert = common->sslrootcert;
-	if (pgr_password_rules_from_env(&rt->opts.rules, err) < 0)
+	if (pgr_password_rules_from_env(&rt->opts.rules, err) < 0 ||
+		rot_settings_from_env(&rt->opts, &rt->resolve, err) < 0)
 		return -1;
 	return aws_session_open(&common->aws, &rt->session, err);
 }
@@ -308,5 +311,6 @@ cmd_lambda(int argc, char **argv)
 done:
 	aws_session_close(rt.session);
 	lambda_runtime_close(rt.api);
+	resolve_map_free(&rt.resolve);
 	return PGR_EXIT_FAILURE;
 }

@@ -26,6 +26,7 @@ rot_result_init(rot_result *res, const char *secret_id)
 	snprintf(res->secret_id, sizeof(res->secret_id), "%s", secret_id ? secret_id : "");
 	res->outcome = ROT_OUTCOME_FAILED;
 	res->lag_ms = -1;
+	res->proof.replica_wait_ms = -1;
 	for (int i = 0; i < ROT_NSTEPS; i++)
 		res->step_ms[i] = -1;
 }
@@ -66,6 +67,30 @@ rot_outcome_name(rot_outcome outcome)
 			break;
 	}
 	return "failed";
+}
+
+/* The proof object, or null when the hosts were not resolved. */
+static void
+write_proof(json_writer *w, const rot_proof *proof)
+{
+	if (!proof->relation[0])
+	{
+		json_write_null(w);
+		return;
+	}
+	json_write_begin_object(w);
+	json_write_key(w, "host");
+	json_write_string(w, proof->host);
+	json_write_key(w, "relation");
+	json_write_string(w, proof->relation);
+	json_write_key(w, "described");
+	json_write_string(w, proof->described);
+	json_write_key(w, "replica_wait_ms");
+	if (proof->replica_wait_ms >= 0)
+		json_write_double(w, proof->replica_wait_ms);
+	else
+		json_write_null(w);
+	json_write_end_object(w);
 }
 
 /*
@@ -124,9 +149,11 @@ rot_result_secret_name(const rot_result *res, char *out, size_t outlen)
  *
  *	secret_id, version_id (null before one is known), outcome, lag_ms (null
  *	when not measured), steps_ms {step: ms} for the steps run, total_ms,
- *	sm_calls, audit_anchor (rotate.audit_anchor() right after the rotation's
- *	last audit write, finished or rolled_back; null when none was taken), and
- *	on failure or rollback error {code, message, detail, hint}
+ *	sm_calls, rds_calls, proof {host, relation, described, replica_wait_ms}
+ *	(null before the hosts were resolved), audit_anchor
+ *	(rotate.audit_anchor() right after the rotation's last audit write,
+ *	finished or rolled_back; null when none was taken), and on failure or
+ *	rollback error {code, message, detail, hint}
  */
 void
 rot_result_write_json(json_writer *w, const rot_result *res)
@@ -163,6 +190,10 @@ rot_result_write_json(json_writer *w, const rot_result *res)
 		json_write_string(w, res->audit_anchor);
 	else
 		json_write_null(w);
+	json_write_key(w, "rds_calls");
+	json_write_int(w, res->rds_calls);
+	json_write_key(w, "proof");
+	write_proof(w, &res->proof);
 	if (res->error.message[0])
 	{
 		json_write_key(w, "error");

@@ -36,6 +36,20 @@ typedef enum rot_outcome
 	ROT_OUTCOME_ROLLED_BACK
 } rot_outcome;
 
+/*
+ * Where the logins of a rotation were proved (topology.h): the host, how it
+ * relates to the admin's writer ("" before that is known), what it is in
+ * words, and how long a proof at a replica waited for the new password to
+ * replay.
+ */
+typedef struct rot_proof
+{
+	char		host[272];		/* "host:port" */
+	char		relation[16];	/* same, writer, replica, proxy; "": unknown */
+	char		described[320];
+	double		replica_wait_ms;	/* < 0: no proof waited at a replica */
+} rot_proof;
+
 typedef struct rot_result
 {
 	char		secret_id[2048];	/* the ARN once known, else as given */
@@ -48,6 +62,8 @@ typedef struct rot_result
 	char		audit_anchor[AUDIT_ANCHOR_LEN];	/* the audit log's tip right
 												 * after the last write, "" if
 												 * none was taken */
+	int			rds_calls;		/* Amazon RDS requests made */
+	rot_proof	proof;			/* where logins were proved */
 	pgr_error	error;			/* why it failed or rolled back */
 } rot_result;
 

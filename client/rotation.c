@@ -51,6 +51,7 @@
 #include "rotation.h"
 #include "secretsmanager.h"
 #include "testpoint.h"
+#include "topology.h"
 
 #define STAGE_CURRENT	"AWSCURRENT"
 #define STAGE_PENDING	"AWSPENDING"
@@ -75,6 +76,7 @@ typedef struct rot_ctx
 	sm_secret_value start;		/* rot_rotate: AWSCURRENT when it started
 								 * (ARN, version; its value is in current) */
 	char	   *new_password;	/* made ahead of createSecret; secret */
+	topo_result topo;			/* writer and proof host, with the admin */
 } rot_ctx;
 
 /* Where a move of a label left it (move_checked). */
@@ -86,11 +88,15 @@ typedef enum move_outcome
 } move_outcome;
 
 
-/* The defaults: GetRandomPassword with the AWS templates' rules, TLS. */
+/*
+ * The defaults: GetRandomPassword with the AWS templates' rules, TLS, five
+ * seconds for a replica to replay.
+ */
 void
 rot_options_init(rot_options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
+	opts->replica_wait_ms = ROT_DEFAULT_REPLICA_WAIT_MS;
 	secret_password_rules_init(&opts->rules);
 	db_options_init(&opts->db);
 }
@@ -311,12 +317,29 @@ check_token(rot_ctx *ctx, bool require_rotation_enabled, bool *done, pgr_error *
 	return -1;
 }
 
+/*
+ * A rotated secret names its host: only an admin secret RDS manages may
+ * leave it out (topology.h).
+ */
+static int
+require_host(const pgr_secret *s, const char *what, const char *secret_id, pgr_error *err)
+{
+	if (secret_host(s))
+		return 0;
+	pgr_error_set(err, PGR_ERR_INPUT, NULL, "the %s version of secret \"%s\" has no \"host\" key",
+				  what, secret_id);
+	pgr_error_hint(err, "A rotated secret names its database's host; only an admin secret "
+				   "that RDS manages may leave it out.");
+	return -1;
+}
+
 static int
 load_current(rot_ctx *ctx, pgr_error *err)
 {
 	if (ctx->current)
 		return 0;
-	if (fetch_secret(ctx, ctx->arn, NULL, STAGE_CURRENT, "current", &ctx->current, NULL, err) < 0)
+	if (fetch_secret(ctx, ctx->arn, NULL, STAGE_CURRENT, "current", &ctx->current, NULL, err) < 0 ||
+		require_host(ctx->current, "current", ctx->arn, err) < 0)
 		return -1;
 	(void) PGR_TEST_POINT("after_get_current");
 	return 0;
@@ -337,6 +360,8 @@ load_pending(rot_ctx *ctx, bool *missing, pgr_error *err)
 	if (fetch_secret(ctx, ctx->arn, ctx->token, STAGE_PENDING, "pending", &ctx->pending, NULL,
 					 err) == 0)
 	{
+		if (require_host(ctx->pending, "pending", ctx->arn, err) < 0)
+			return -1;
 		(void) PGR_TEST_POINT("after_get_pending");
 		if (!secret_same_target(ctx->current, ctx->pending))
 		{
@@ -446,8 +471,65 @@ cleanup:
 }
 
 /*
- * Fetch the admin secret and check it fits: same server as the rotated
- * secret, another user.
+ * Where the admin connects and where logins are proved (topology.h): the
+ * admin secret's host, or for a secret RDS manages (no host, tagged with
+ * its instance or cluster) the writer RDS names; then how the rotated
+ * secret's host relates to it. Counts the calls made in ctx->res.
+ */
+static int
+resolve_hosts(rot_ctx *ctx, const char *admin_id, pgr_error *err)
+{
+	sm_description admin_desc = {0};
+	topo_input	in = {0};
+	rot_proof  *proof = &ctx->res->proof;
+	int			rc = -1;
+
+	in.admin_secret = admin_id;
+	in.admin_host = secret_host(ctx->admin);
+	in.admin_port = secret_port(ctx->admin);
+	in.host = secret_host(ctx->current);
+	in.port = secret_port(ctx->current);
+	if (!in.admin_host)
+	{
+		ctx->res->sm_calls++;
+		if (sm_describe_secret(ctx->session, admin_id, &admin_desc, err) < 0)
+		{
+			pgr_error_prefix(err, "admin secret: ");
+			return -1;
+		}
+		in.instance_arn = sm_description_tag(&admin_desc, TOPO_TAG_INSTANCE);
+		in.cluster_arn = sm_description_tag(&admin_desc, TOPO_TAG_CLUSTER);
+		if (!in.instance_arn && !in.cluster_arn)
+		{
+			pgr_error_set(err, PGR_ERR_INPUT, NULL,
+						  "the admin secret \"%s\" names no host and is not managed by RDS",
+						  admin_id);
+			pgr_error_detail(err, "It has no \"host\" key, and no %s or %s tag.",
+							 TOPO_TAG_INSTANCE, TOPO_TAG_CLUSTER);
+			pgr_error_hint(err, "Add \"host\" and \"port\" to the admin secret, or use the "
+						   "master user secret RDS manages for the database "
+						   "(ManageMasterUserPassword).");
+			goto done;
+		}
+	}
+	rc = topo_resolve(ctx->session, &in, &ctx->topo, err);
+	ctx->res->rds_calls += ctx->topo.rds_calls;
+	if (rc == 0)
+	{
+		snprintf(proof->host, sizeof(proof->host), "%s:%d", ctx->topo.proof.host,
+				 ctx->topo.proof.port);
+		snprintf(proof->relation, sizeof(proof->relation), "%s",
+				 topo_relation_name(ctx->topo.relation));
+		snprintf(proof->described, sizeof(proof->described), "%s", ctx->topo.described);
+	}
+done:
+	sm_description_free(&admin_desc);
+	return rc;
+}
+
+/*
+ * Fetch the admin secret and check it fits: the rotated secret's host is
+ * its database's (resolve_hosts), and it is another user.
  */
 static int
 load_admin(rot_ctx *ctx, pgr_error *err)
@@ -471,33 +553,33 @@ load_admin(rot_ctx *ctx, pgr_error *err)
 		return -1;
 	}
 	(void) PGR_TEST_POINT("after_get_admin");
-	if (strcasecmp(secret_host(ctx->admin), secret_host(ctx->current)) != 0 ||
-		secret_port(ctx->admin) != secret_port(ctx->current))
-	{
-		pgr_error_set(err, PGR_ERR_INPUT, NULL,
-					  "the admin secret \"%s\" is for another server than secret \"%s\"",
-					  admin_id, ctx->arn);
-		pgr_error_detail(err, "The admin secret names %s:%d; the rotated secret names %s:%d.",
-						 secret_host(ctx->admin), secret_port(ctx->admin),
-						 secret_host(ctx->current), secret_port(ctx->current));
-		return -1;
-	}
-	if (secret_same_target(ctx->admin, ctx->current))
+	if (resolve_hosts(ctx, admin_id, err) < 0)
+		goto refused;
+	/* the hosts are one database's, so one user name is one role */
+	if (strcmp(secret_username(ctx->admin), secret_username(ctx->current)) == 0)
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
 					  "the admin secret and secret \"%s\" are for the same user \"%s\"",
 					  ctx->arn, secret_username(ctx->current));
-		pgr_error_detail(err, "A user never changes its own password here.");
-		return -1;
+		pgr_error_detail(err, "Host %s is %s; a user never changes its own password here.",
+						 secret_host(ctx->current), ctx->topo.described);
+		goto refused;
 	}
 	return 0;
+
+refused:
+	/* not kept: a later connect_admin() must not take it for a checked one */
+	secret_free(ctx->admin);
+	ctx->admin = NULL;
+	return -1;
 }
 
 /*
  * Open the admin connection: the admin secret's user and password, on the
- * rotated secret's server and database (the extension lives there), and
- * take the rotation lock on the role (see the file header) in it. Does no
- * Secrets Manager call, so it may run on another thread after load_admin().
+ * writer of the rotated secret's database, in its dbname (the extension
+ * lives there) or --admin-dbname's, and take the rotation lock on the role
+ * (see the file header) in it. Does no AWS call, so it may run on another
+ * thread after load_admin().
  */
 static int
 open_admin(rot_ctx *ctx, pgr_error *err)
@@ -507,8 +589,10 @@ open_admin(rot_ctx *ctx, pgr_error *err)
 
 	if (ctx->admin_conn)
 		return 0;
-	if (!dbo.dbname)
-		dbo.dbname = secret_dbname(ctx->current);
+	dbo.host = ctx->topo.writer.host;
+	dbo.port = ctx->topo.writer.port;
+	dbo.dbname = ctx->opts->admin_dbname ? ctx->opts->admin_dbname :
+		secret_dbname(ctx->current);
 	if (db_connect(ctx->admin, &dbo, &ctx->admin_conn, err) < 0)
 	{
 		pgr_error_prefix(err, "admin connection: ");
@@ -696,6 +780,69 @@ anchor_for_secret(rot_ctx *ctx, char *anchor, pgr_error *err)
 	return 0;
 }
 
+/* ----- where logins are proved -------------------------------------------- */
+
+/*
+ * The connection options of a proof: where the application logs in (the
+ * rotated secret's host), or the writer behind a proxy (topology.h).
+ */
+static db_options
+proof_options(const rot_ctx *ctx)
+{
+	db_options	o = ctx->opts->db;
+
+	o.host = ctx->topo.proof.host;
+	o.port = ctx->topo.proof.port;
+	return o;
+}
+
+/* Does a proof wait for a replica to replay the change? */
+static bool
+proof_waits_for_replay(const rot_ctx *ctx)
+{
+	return ctx->topo.relation == TOPO_REPLICA;
+}
+
+/*
+ * Log in as s where the application logs in. At a replica the new
+ * password arrives only when the replica has replayed the change: a
+ * refused password is tried again, every 50 ms, until opts->replica_wait_ms
+ * has passed; the longest wait a proof took is reported in res->proof.
+ */
+static int
+prove_login(rot_ctx *ctx, const pgr_secret *s, pgr_error *err)
+{
+	db_options	o = proof_options(ctx);
+	double		t0 = pgr_now_ms();
+	const struct timespec pause = {0, 50 * 1000 * 1000};
+
+	for (;;)
+	{
+		double		waited;
+
+		if (db_login_test(s, &o, NULL, err) == 0)
+		{
+			waited = pgr_now_ms() - t0;
+			if (proof_waits_for_replay(ctx) && waited > ctx->res->proof.replica_wait_ms)
+				ctx->res->proof.replica_wait_ms = waited;
+			return 0;
+		}
+		waited = pgr_now_ms() - t0;
+		if (!proof_waits_for_replay(ctx) || !pgr_error_code_is(err, "28P01"))
+			return -1;
+		if (waited >= ctx->opts->replica_wait_ms)
+		{
+			pgr_error_prefix(err, "still refused at %s after %.0f ms: ", ctx->topo.described,
+							 waited);
+			pgr_error_hint(err, "The replica has not replayed the change (it lags, or its "
+						   "replay is paused): check pg_stat_replication on the writer, or "
+						   "allow longer with --replica-wait.");
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+	}
+}
+
 static int
 pending_logs_in(rot_ctx *ctx, pgr_error *err)
 {
@@ -704,12 +851,29 @@ pending_logs_in(rot_ctx *ctx, pgr_error *err)
 		pgr_error_set(err, PGR_ERR_DATABASE, "28P01", "injected login failure");
 		return -1;
 	}
-	return db_login_test(ctx->pending, &ctx->opts->db, NULL, err);
+	return prove_login(ctx, ctx->pending, err);
+}
+
+/*
+ * Has the pending password been set already (by an earlier run that
+ * stopped after its commit)? Asked of the writer, which knows at once:
+ * a replica may not have replayed it yet.
+ */
+static bool
+pending_already_set(rot_ctx *ctx)
+{
+	db_options	o = ctx->opts->db;
+	pgr_error	ignored = {0};
+
+	o.host = ctx->topo.writer.host;
+	o.port = ctx->topo.writer.port;
+	return db_login_test(ctx->pending, &o, NULL, &ignored) == 0;
 }
 
 /* ----- the four steps ---------------------------------------------------- */
 
 static void log_finished(rot_ctx *ctx, const char *mode);
+static void log_tested(rot_ctx *ctx);
 
 static int	switch_over(rot_ctx *ctx, bool already_set, double t_set_start,
 						const char *mode, pgr_error *err);
@@ -717,13 +881,11 @@ static int	switch_over(rot_ctx *ctx, bool already_set, double t_set_start,
 static int
 step_set(rot_ctx *ctx, pgr_error *err)
 {
-	pgr_error	probe = {0};
-
 	bool		done;
 
-	if (load_pending_value(ctx, err) < 0)
+	if (load_pending_value(ctx, err) < 0 || load_admin(ctx, err) < 0)
 		return -1;
-	if (pending_logs_in(ctx, &probe) == 0)
+	if (pending_already_set(ctx))
 		return 0;
 	if (connect_admin(ctx, err) < 0)
 		return -1;
@@ -759,14 +921,14 @@ step_set(rot_ctx *ctx, pgr_error *err)
 static int
 step_test(rot_ctx *ctx, pgr_error *err)
 {
-	if (load_pending_value(ctx, err) < 0)
+	if (load_pending_value(ctx, err) < 0 || load_admin(ctx, err) < 0)
 		return -1;
 	if (pending_logs_in(ctx, err) < 0)
 	{
 		pgr_error_prefix(err, "the pending password does not log in: ");
 		return -1;
 	}
-	log_event(ctx, "tested", "{}");
+	log_tested(ctx);
 	return 0;
 }
 
@@ -779,7 +941,7 @@ step_finish(rot_ctx *ctx, pgr_error *err)
 	 * setSecret that restored the old password) would lock the application
 	 * out.
 	 */
-	if (load_pending_value(ctx, err) < 0)
+	if (load_pending_value(ctx, err) < 0 || load_admin(ctx, err) < 0)
 		return -1;
 	if (pending_logs_in(ctx, err) < 0)
 	{
@@ -825,6 +987,34 @@ log_event_with(rot_ctx *ctx, const char *event, const char *key, const char *val
 	}
 	json_write_end_object(&w);
 	record_event(ctx, event, json_writer_ok(&w) ? detail.data : "{}", true);
+	pgr_buf_free(&detail);
+}
+
+/*
+ * "tested", with where the login was proved: the host, how it relates to
+ * the admin's writer, and the wait for a replica's replay (null: none).
+ */
+static void
+log_tested(rot_ctx *ctx)
+{
+	const rot_proof *proof = &ctx->res->proof;
+	pgr_buf		detail;
+	json_writer w;
+
+	pgr_buf_init(&detail, 0);
+	json_writer_init(&w, &detail, false);
+	json_write_begin_object(&w);
+	json_write_key(&w, "proved_at");
+	json_write_string(&w, proof->host);
+	json_write_key(&w, "relation");
+	json_write_string(&w, proof->relation);
+	json_write_key(&w, "replica_wait_ms");
+	if (proof->replica_wait_ms >= 0)
+		json_write_double(&w, proof->replica_wait_ms);
+	else
+		json_write_null(&w);
+	json_write_end_object(&w);
+	log_event(ctx, "tested", json_writer_ok(&w) ? detail.data : "{}");
 	pgr_buf_free(&detail);
 }
 
@@ -976,7 +1166,9 @@ bg_wait(bg_job *job)
 static int
 current_logs_in(rot_ctx *ctx, pgr_error *err)
 {
-	return db_login_test(ctx->current, &ctx->opts->db, NULL, err);
+	db_options	o = proof_options(ctx);
+
+	return db_login_test(ctx->current, &o, NULL, err);
 }
 
 /*
@@ -1021,6 +1213,35 @@ roll_back(rot_ctx *ctx, bool current_moved, bool keep_pending, const pgr_error *
 						err.message);
 	log_event_with(ctx, "rolled_back", "reason", why->message, -1, NULL);
 	ctx->res->outcome = ROT_OUTCOME_ROLLED_BACK;
+}
+
+/*
+ * When the application logs in at a replica, the commit reaches it only
+ * when the replica replays it: until then the old password still works
+ * there, and AWSCURRENT must not name a password the application's host
+ * refuses. So rot_rotate proves the new password at the replica first
+ * (waiting for the replay, bounded), and moves AWSCURRENT after; the lag
+ * then counts from the replay (*t_commit is moved to it). A replica that
+ * does not replay in time fails the test: the old password is restored
+ * and AWSCURRENT never moved, so the application is never locked out.
+ */
+static int
+await_replay(rot_ctx *ctx, double *t_commit, bool lambda, pgr_error *err)
+{
+	if (!proof_waits_for_replay(ctx))
+		return 0;
+	if (pending_logs_in(ctx, err) == 0)
+	{
+		*t_commit = pgr_now_ms();
+		return 0;
+	}
+	if (lambda)
+		pgr_error_prefix(err, "the new password does not log in: ");
+	else
+		pgr_error_prefix(err, "testSecret for secret \"%s\": the new password does not log in: ",
+						 ctx->arn);
+	roll_back(ctx, false, lambda, err);
+	return -1;
 }
 
 /* switch_over's proof, on its own thread while AWSCURRENT moves */
@@ -1070,6 +1291,8 @@ switch_over(rot_ctx *ctx, bool already_set, double t_set_start, const char *mode
 		(void) PGR_TEST_POINT("after_set_password");
 	}
 	t_commit = pgr_now_ms();
+	if (await_replay(ctx, &t_commit, lambda, err) < 0)
+		return -1;
 	res->step_ms[ROT_SET_SECRET] = t_commit - t_set_start;
 
 	bg_start(&pending_login, prove_new_password, ctx);
@@ -1109,7 +1332,7 @@ switch_over(rot_ctx *ctx, bool already_set, double t_set_start, const char *mode
 						ctx->token, ctx->arn, err->message);
 	pgr_error_clear(err);
 	res->step_ms[ROT_FINISH_SECRET] = res->lag_ms + (pgr_now_ms() - t0);
-	log_event(ctx, "tested", "{}");
+	log_tested(ctx);
 	log_finished(ctx, mode);
 	res->outcome = ROT_OUTCOME_ROTATED;
 	return 0;
@@ -1130,7 +1353,8 @@ static int
 load_start(rot_ctx *ctx, const char *secret_id, pgr_error *err)
 {
 	if (fetch_secret(ctx, secret_id, NULL, STAGE_CURRENT, "current", &ctx->current,
-					 &ctx->start, err) < 0)
+					 &ctx->start, err) < 0 ||
+		require_host(ctx->current, "current", secret_id, err) < 0)
 		return -1;
 	ctx->arn = ctx->start.arn;
 	ctx->current_version = ctx->start.version_id;
@@ -1154,7 +1378,6 @@ rot_rotate(aws_session *session, const rot_options *opts, const char *secret_id,
 	pgr_error  *err = &res->error;
 	char		token[72];
 	const char *pending_version;
-	pgr_error	probe = {0};
 	bg_job		current_login = {0};
 	bg_job		admin_conn = {0};
 	bool		already_set = false;
@@ -1215,7 +1438,7 @@ rot_rotate(aws_session *session, const rot_options *opts, const char *secret_id,
 	if (create_pending(&ctx, err) < 0)
 		goto failed_in_step;
 	/* resumed after the password was set (a run that died after its commit) */
-	if (!ctx.fresh_token && pending_logs_in(&ctx, &probe) == 0)
+	if (!ctx.fresh_token && pending_already_set(&ctx))
 		already_set = true;
 	res->step_ms[ROT_CREATE_SECRET] = pgr_now_ms() - t0;
 

@@ -7,7 +7,9 @@
  *
  * The strategy is the "modified single user" one: the admin secret (the
  * secret's "masterarn", or an explicit one) changes the user's own password
- * in place; no _clone user is ever created.
+ * in place; no _clone user is ever created. The admin connects to its
+ * database's writer; the logins are proved where the application logs in
+ * (topology.h says where that is on RDS and Aurora).
  *
  * Rotation talks to AWS through the session its caller opened and to the
  * database through db.h; it reads no environment and prints nothing but
@@ -32,9 +34,13 @@ typedef enum rot_password_source
 	ROT_PASSWORD_LOCAL			/* OpenSSL's CSPRNG, here */
 } rot_password_source;
 
+#define ROT_DEFAULT_REPLICA_WAIT_MS	5000
+
 typedef struct rot_options
 {
 	const char *admin_secret_id;	/* NULL: the secret's masterarn */
+	const char *admin_dbname;	/* NULL: the rotated secret's dbname */
+	int			replica_wait_ms;	/* how long a proof at a replica waits */
 	bool		no_extension;	/* ALTER ROLE by the admin, without pg_rotate */
 	rot_password_source password_source;
 	pgr_password_rules rules;	/* the AWS templates' password knobs */

@@ -69,8 +69,8 @@ checked_string(const json_value *obj, const char *key, bool required, bool allow
 		{
 			pgr_error_set(err, PGR_ERR_INPUT, NULL,
 						  "secret has no \"%s\" key", key);
-			pgr_error_hint(err, "A database secret needs at least \"engine\", "
-						   "\"host\", \"username\" and \"password\".");
+			pgr_error_hint(err, "A database secret needs at least \"username\" and "
+						   "\"password\", and a rotated one \"host\".");
 			return -1;
 		}
 		*out = NULL;
@@ -312,9 +312,9 @@ secret_parse_len(const char *json, size_t len, pgr_secret **out, pgr_error *err)
 		pgr_error_set(err, PGR_ERR_INTERNAL, NULL, "out of memory");
 		goto fail;
 	}
-	if (checked_string(obj, "engine", true, false, 64, &s->engine, err) < 0)
+	if (checked_string(obj, "engine", false, false, 64, &s->engine, err) < 0)
 		goto fail;
-	if (strcmp(s->engine, "postgres") != 0 &&
+	if (s->engine && strcmp(s->engine, "postgres") != 0 &&
 		strcmp(s->engine, "aurora-postgresql") != 0)
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
@@ -322,9 +322,10 @@ secret_parse_len(const char *json, size_t len, pgr_secret **out, pgr_error *err)
 		pgr_error_detail(err, "Its \"engine\" is not \"postgres\" or \"aurora-postgresql\".");
 		goto fail;
 	}
-	if (checked_string(obj, "host", true, false, SECRET_MAX_HOST_LEN, &s->host, err) < 0)
+	if (checked_string(obj, "host", false, false, SECRET_MAX_HOST_LEN, &s->host, err) < 0)
 		goto fail;
-	if (has_control_char(s->host) || strchr(s->host, ',') || strchr(s->host, ' '))
+	if (s->host &&
+		(has_control_char(s->host) || strchr(s->host, ',') || strchr(s->host, ' ')))
 	{
 		pgr_error_set(err, PGR_ERR_INPUT, NULL,
 					  "secret key \"host\" is not a host name");
@@ -438,7 +439,7 @@ secret_audit_anchor(const pgr_secret *s)
 
 /*
  * Do username, host and port agree? Host names compare without regard to
- * case, as DNS does. Used for "pending and current must name the same
+ * case, as DNS does; two secrets without a host agree on it. Used for "pending and current must name the same
  * login" before a password is changed.
  */
 bool
@@ -447,7 +448,7 @@ secret_same_target(const pgr_secret *a, const pgr_secret *b)
 	if (!a || !b)
 		return false;
 	return strcmp(a->username, b->username) == 0 &&
-		strcasecmp(a->host, b->host) == 0 &&
+		(a->host && b->host ? strcasecmp(a->host, b->host) == 0 : a->host == b->host) &&
 		a->port == b->port;
 }
 

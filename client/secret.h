@@ -7,10 +7,13 @@
  *	{"engine":"postgres","host":"db.example.com","port":5432,"dbname":"app",
  *	 "username":"app","password":"...","masterarn":"arn:..."}
  *
- * engine, host, username and password are required. port (number or decimal
- * string, default 5432), dbname (default "postgres"), ssl (bool or "true" /
- * "false"), sslrootcert and masterarn are optional. Every other key is kept
- * as it was and written back by secret_with_password(), in the same order.
+ * username and password are required. host is required of a rotated
+ * secret (the caller checks: an RDS-managed admin secret holds only username
+ * and password, see topology.h). engine ("postgres" or "aurora-postgresql"
+ * when present), port (number or decimal string, default 5432), dbname
+ * (default "postgres"), ssl (bool or "true" / "false"), sslrootcert and
+ * masterarn are optional. Every other key is kept as it was and written
+ * back by secret_with_password(), in the same order.
  *
  * One key is pg_rotate's own: SECRET_ANCHOR_KEY, the audit log's anchor
  * ("<id>:<row_hash>") taken when the version was made, with
@@ -56,8 +59,8 @@ extern int	secret_parse_len(const char *json, size_t len, pgr_secret **out,
 							 pgr_error *err);
 extern void secret_free(pgr_secret *s);
 
-extern const char *secret_engine(const pgr_secret *s);
-extern const char *secret_host(const pgr_secret *s);
+extern const char *secret_engine(const pgr_secret *s);	/* NULL if absent */
+extern const char *secret_host(const pgr_secret *s);	/* NULL if absent */
 extern int	secret_port(const pgr_secret *s);
 extern const char *secret_dbname(const pgr_secret *s);
 extern const char *secret_username(const pgr_secret *s);

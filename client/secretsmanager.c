@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "secretsmanager.h"
@@ -213,8 +214,8 @@ sm_secret_value_free(sm_secret_value *v)
 }
 
 /*
- * DescribeSecret: the ARN, rotation settings and every version's stages
- * (VersionIdsToStages). On success *out owns copies (sm_description_free).
+ * DescribeSecret: the ARN, rotation settings, every version's stages
+ * (VersionIdsToStages) and the tags. On success *out owns copies (sm_description_free).
  */
 int
 sm_describe_secret(aws_session *session, const char *secret_id, sm_description *out,
@@ -231,6 +232,32 @@ sm_describe_secret(aws_session *session, const char *secret_id, sm_description *
 		return -1;
 	return finish(answer, sm_description_from_response(json_root(answer), out, err),
 				  what, err);
+}
+
+/* The Tags of a DescribeSecret answer into d; false when malformed. */
+static bool
+tags_from_response(const json_value *tags, sm_description *d)
+{
+	if (!tags)
+		return true;
+	if (json_type_of(tags) != JSON_ARRAY ||
+		!(d->tags = calloc(json_count(tags) + 1, sizeof(sm_tag))))
+		return false;
+	for (const json_value *t = json_first(tags); t; t = json_next(t))
+	{
+		const char *key = json_get_string(t, "Key");
+		const char *value = json_get_string(t, "Value");
+		sm_tag	   *tag = &d->tags[d->ntags];
+
+		if (!key || !value)
+			return false;
+		tag->key = strdup(key);
+		tag->value = strdup(value);
+		d->ntags++;
+		if (!tag->key || !tag->value)
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -275,6 +302,12 @@ sm_description_from_response(const json_value *doc, sm_description *out, pgr_err
 					  "malformed VersionIdsToStages in the response");
 		return -1;
 	}
+	if (!tags_from_response(json_get(doc, "Tags"), &d))
+	{
+		sm_description_free(&d);
+		pgr_error_set(err, PGR_ERR_INPUT, NULL, "malformed Tags in the response");
+		return -1;
+	}
 	*out = d;
 	return 0;
 }
@@ -293,7 +326,27 @@ sm_description_free(sm_description *d)
 		free_string_array(d->versions[i].stages, d->versions[i].nstages);
 	}
 	free(d->versions);
+	for (int i = 0; i < d->ntags; i++)
+	{
+		free(d->tags[i].key);
+		free(d->tags[i].value);
+	}
+	free(d->tags);
 	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * The value of the tag named key, compared without regard to case (RDS
+ * writes "aws:rds:primaryDBInstanceArn", other tools lowercase it), or
+ * NULL.
+ */
+const char *
+sm_description_tag(const sm_description *d, const char *key)
+{
+	for (int i = 0; i < d->ntags; i++)
+		if (strcasecmp(d->tags[i].key, key) == 0)
+			return d->tags[i].value;
+	return NULL;
 }
 
 /* The version id that carries stage, or NULL. */

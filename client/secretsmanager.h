@@ -45,6 +45,12 @@ typedef struct sm_version
 	int			nstages;
 } sm_version;
 
+typedef struct sm_tag
+{
+	char	   *key;
+	char	   *value;
+} sm_tag;
+
 typedef struct sm_description
 {
 	char	   *arn;
@@ -55,6 +61,8 @@ typedef struct sm_description
 	bool		deleted;		/* DeletedDate present: scheduled for deletion */
 	sm_version *versions;		/* from VersionIdsToStages */
 	int			nversions;
+	sm_tag	   *tags;			/* from Tags */
+	int			ntags;
 } sm_description;
 
 typedef struct sm_put_input
@@ -87,6 +95,7 @@ extern void sm_description_free(sm_description *d);
 extern const char *sm_version_with_stage(const sm_description *d, const char *stage);
 extern bool sm_version_has_stage(const sm_description *d, const char *version_id,
 								 const char *stage);
+extern const char *sm_description_tag(const sm_description *d, const char *key);
 
 /* Answers, typed; pure, exposed for tests and fuzzing. */
 extern int	sm_secret_value_from_response(const json_value *doc, sm_secret_value *out,

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * xml.h
- *	  pg_rotate's XML reader: AWS Query protocol answers (STS now, RDS
- *	  next) into a small element tree. Pure: no I/O.
+ *	  pg_rotate's XML reader: AWS Query protocol answers (STS, RDS)
+ *	  into a small element tree. Pure: no I/O.
  *
  * Parsing is libexpat's; this module builds the tree and answers path
  * questions about it. A document type declaration is refused (so no

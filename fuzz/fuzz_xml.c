@@ -3,8 +3,8 @@
  * fuzz_xml.c
  *	  libFuzzer target: the XML reader (xml.c) and what pg_rotate reads
  *	  with it from AWS's Query protocol answers, which a hostile endpoint
- *	  controls: error documents (aws_parse_error) and STS credentials
- *	  (aws_sts_credentials).
+ *	  controls: error documents (aws_parse_error), STS credentials
+ *	  (aws_sts_credentials) and RDS's descriptions (rds.h).
  *
  * Input: any bytes, taken as an XML document.
  *
@@ -12,7 +12,9 @@
  * every element has a name and a text, xml_child and xml_next agree with a
  * walk of the tree, and a path made of the first children's names finds
  * the element it names; error codes and messages fit their buffers;
- * credentials, when found, have every part; nothing leaks on any path.
+ * credentials, when found, have every part; an RDS description, when
+ * accepted, has an identifier and ports in range; nothing leaks on any
+ * path.
  *
  *-------------------------------------------------------------------------
  */
@@ -23,6 +25,7 @@
 
 #include "aws_protocol.h"
 #include "aws_sts.h"
+#include "rds.h"
 #include "xml.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,6 +38,35 @@ check(int cond, const char *what)
 		fprintf(stderr, "fuzz_xml: property violated: %s\n", what);
 		abort();
 	}
+}
+
+/* What rds.h reads from any document: whole fields when accepted. */
+static void
+read_as_rds(const xml_doc *doc)
+{
+	rds_instance i;
+	rds_cluster *c = malloc(sizeof(*c));
+	rds_proxy	p;
+	rds_proxy_targets *t = malloc(sizeof(*t));
+	pgr_error	err;
+
+	if (!c || !t)
+		abort();
+	if (rds_instance_from_answer(doc, &i, &err) == 0)
+		check(i.id[0] && i.port >= 0 && i.port <= 65535 &&
+			  memchr(i.address, '\0', sizeof(i.address)), "an instance is whole");
+	else
+		check(err.message[0] != '\0', "a refused instance says why");
+	if (rds_cluster_from_answer(doc, c, &err) == 0)
+		check(c->id[0] && c->port >= 0 && c->port <= 65535 &&
+			  c->nmembers <= RDS_MAX_MEMBERS && c->ncustom <= RDS_MAX_CUSTOM,
+			  "a cluster is whole");
+	if (rds_proxy_from_answer(doc, &p, &err) == 0)
+		check(p.name[0] != '\0', "a proxy has a name");
+	if (rds_proxy_targets_from_answer(doc, t, &err) == 0)
+		check(t->ntargets <= RDS_MAX_TARGETS, "targets are bounded");
+	free(c);
+	free(t);
 }
 
 /* Walk each first child's list: names, texts, and xml_next's one name. */
@@ -87,6 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  creds.session_token && creds.session_token[0], "credentials are whole");
 			aws_credentials_free(&creds);
 		}
+		read_as_rds(doc);
 		xml_free(doc);
 	}
 	else

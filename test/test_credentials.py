@@ -221,3 +221,163 @@ def test_parallel_workers_share_one_credential_resolution(moto, client_bin, tmp_
     assert len(results) == 8
     assert {r["error"]["code"] for r in results} == {"ResourceNotFoundException"}
     assert calls.read_text() == "x"
+
+
+# ----- AssumeRole profiles (role_arn with source_profile / credential_source) ----
+
+def assume_role_setup(fleet, tmp_path, trust_external_id=None, **profile):
+    """A role with the client's Secrets Manager actions, trusting the
+    source user (with trust_external_id as sts:ExternalId, when given); the
+    source user may only call sts:AssumeRole; a config file whose profile
+    "rot" assumes the role from profile "src" (settings in profile). Auth
+    on afterwards. moto checks the trust policy and its condition, and
+    evaluates the user's statements against resource "*" (as it does
+    Secrets Manager's, DESIGN.md): that statement says "*"."""
+    from harness.scenario import SM_POLICY
+    s = fleet.base
+    iam = s.moto.boto3_client("iam")
+    role = f"rotation-{s.suffix}"
+    trust = {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {
+        "AWS": f"arn:aws:iam::123456789012:user/client-{s.suffix}"}}
+    if trust_external_id:
+        trust["Condition"] = {"StringEquals": {"sts:ExternalId": trust_external_id}}
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [trust]}))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role, PolicyName="rotate", PolicyDocument=json.dumps(SM_POLICY))
+    key, secret = s.enable_auth(policy={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]})
+    settings = {"role_arn": role_arn, "source_profile": "src", **profile}
+    config = tmp_path / "config"
+    config.write_text(f"[profile src]\naws_access_key_id = {key}\n"
+                      f"aws_secret_access_key = {secret}\n[profile rot]\n" +
+                      "".join(f"{k} = {v}\n" for k, v in settings.items()))
+    env = base_env(s.moto, {"AWS_CONFIG_FILE": str(config),
+                            "PGSSLROOTCERT": s.pg.ca_cert})
+    return role_arn, env
+
+
+def test_assume_role_profile_rotates_and_is_assumed_once(pg, moto_clean, client_bin, tmp_path):
+    """moto checks the IAM policies and the role's trust policy (its
+    sts:ExternalId condition too): the source user may only call
+    sts:AssumeRole, so the rotations ran with the role's rights; three
+    workers signed with one AssumeRole's credentials."""
+    from harness.fleet import Fleet
+    fleet = Fleet(pg, moto_clean, 3).setup()
+    try:
+        _, env = assume_role_setup(fleet, tmp_path, trust_external_id="ext-123",
+                                   role_session_name="pgr-test", external_id="ext-123",
+                                   duration_seconds=900)
+        args = [client_bin, "rotate", "--profile", "rot", "--parallel", "3", "--json",
+                "--verbose"]
+        for secret_id in fleet.secret_ids:
+            args += ["--secret-id", secret_id]
+        proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        results = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+        assert {r["outcome"] for r in results} == {"rotated"} and len(results) == 3
+        assert [used(proc)[:40]] == ["assumed role, profile rot (access key id"]
+        assert proc.stderr.count("using AWS credentials from") == 1
+        for i in range(3):
+            member = fleet.member(i)
+            assert member.can_login(member.password("AWSCURRENT"))
+        # the source user's own keys are refused by Secrets Manager
+        direct = subprocess.run([client_bin, "rotate", "--profile", "src", "--secret-id",
+                                 fleet.secret_ids[0]], env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert direct.returncode == 1 and "AccessDenied" in direct.stderr, direct.stderr
+    finally:
+        fleet.teardown()
+
+
+def test_assume_role_denied_names_the_source(pg, moto_clean, client_bin, tmp_path):
+    from harness.fleet import Fleet
+    fleet = Fleet(pg, moto_clean, 1).setup()
+    try:
+        # the trust policy wants another external id
+        role_arn, env = assume_role_setup(fleet, tmp_path, trust_external_id="ext-right",
+                                          external_id="ext-wrong")
+        proc = subprocess.run([client_bin, "rotate", "--profile", "rot", "--secret-id",
+                               fleet.secret_ids[0]], env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 1, proc.stderr
+        assert f'could not assume role "{role_arn}": AccessDenied' in proc.stderr
+        assert "source_profile src must be allowed sts:AssumeRole on the role, and its " \
+            "trust policy must allow them with this external_id." in proc.stderr
+    finally:
+        fleet.teardown()
+
+
+def assume_role_config(tmp_path, body):
+    config = tmp_path / "config"
+    config.write_text(body)
+    return {"AWS_CONFIG_FILE": str(config)}
+
+
+def test_assume_role_profile_errors(moto, client_bin, tmp_path):
+    """What cannot work says so, without asking STS."""
+    role = "role_arn = arn:aws:iam::123456789012:role/r\n"
+    cases = [
+        (f"[profile rot]\n{role}source_profile = src\ncredential_source = Environment\n",
+         'profile "rot" has both source_profile and credential_source'),
+        (f"[profile rot]\n{role}", 'profile "rot" has a role_arn but no source_profile'),
+        (f"[profile rot]\n{role}source_profile = rot2\n[profile rot2]\n{role}"
+         "source_profile = rot\n", "is reached through more than 8 source profiles"),
+        (f"[profile rot]\n{role}source_profile = empty\n[profile empty]\nregion = x\n",
+         'source_profile "empty" of profile "rot" has no credentials'),
+        (f"[profile rot]\n{role}credential_source = Ec2\n",
+         'unknown credential_source "Ec2"'),
+        (f"[profile rot]\n{role}credential_source = Environment\n",
+         "credential_source Environment of profile \"rot\" has no credentials"),
+        (f"[profile rot]\n{role}credential_source = Environment\nduration_seconds = 60\n",
+         'duration_seconds "60" of profile "rot" is out of range'),
+        (f"[profile rot]\n{role}credential_source = Environment\n"
+         "mfa_serial = arn:aws:iam::123456789012:mfa/me\n",
+         'profile "rot" needs a code from MFA device "arn:aws:iam::123456789012:mfa/me", '
+         "and there is no terminal to ask for it"),
+    ]
+    for body, message in cases:
+        proc = random_password(client_bin, base_env(moto, assume_role_config(tmp_path, body)),
+                               "--profile", "rot")
+        assert proc.returncode == 2, (body, proc.stderr)
+        assert message in proc.stderr, (body, proc.stderr)
+
+
+def test_assume_role_from_the_environment_with_an_mfa_code_typed_in(moto, client_bin,
+                                                                    tmp_path):
+    """credential_source = Environment signs the AssumeRole call; the MFA
+    code is read from the terminal and sent with the device's serial."""
+    iam = moto.boto3_client("iam")
+    role = "mfa-" + uuid.uuid4().hex[:6]
+    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    calls = []
+
+    def sts(req):
+        calls.append(req.body.decode())
+        return 200, {"Content-Type": "text/xml"}, (
+            "<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+            "<AccessKeyId>ASIAMFA</AccessKeyId><SecretAccessKey>s</SecretAccessKey>"
+            "<SessionToken>t</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration>"
+            "</Credentials></AssumeRoleResult></AssumeRoleResponse>")
+    env = base_env(moto, assume_role_config(
+        tmp_path, f"[profile rot]\nrole_arn = {arn}\ncredential_source = Environment\n"
+                  "mfa_serial = arn:aws:iam::123456789012:mfa/me\n"))
+    with StandIn(sts) as s:
+        env.update({"AWS_ACCESS_KEY_ID": "AKIASOURCE", "AWS_SECRET_ACCESS_KEY": "s",
+                    "AWS_ENDPOINT_URL_STS": s.url})
+        master, slave = os.openpty()
+        try:
+            proc = subprocess.Popen([client_bin, "secret", "random-password", "--verbose",
+                                     "--profile", "rot"], env=env, stdin=slave,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            os.write(master, b"246810\n")
+            out, err = proc.communicate(timeout=60)
+        finally:
+            os.close(master)
+            os.close(slave)
+    assert proc.returncode == 0, err
+    assert "Enter MFA code for arn:aws:iam::123456789012:mfa/me: " in err
+    assert "assumed role, profile rot (access key id ASIAMFA)" in err
+    [body] = calls
+    assert "Action=AssumeRole&" in body and "TokenCode=246810" in body
+    assert "SerialNumber=arn%3Aaws%3Aiam%3A%3A123456789012%3Amfa%2Fme" in body
+    assert "246810" not in err

@@ -120,7 +120,8 @@ def test_template_and_policy_json_grant_the_same_actions():
 
 def test_role_is_least_privilege():
     """Only the rotation function's needs, each on the narrowest resource:
-    secret actions on the named secrets, the admin secret read-only,
+    secret actions on the named secrets, the admin secret read-only, RDS
+    read-only in the function's own account and region,
     wildcards only where the action takes no resource, KMS only through
     Secrets Manager."""
     by_sid = {s["Sid"]: s for s in template_statements(load_template())}
@@ -132,7 +133,15 @@ def test_role_is_least_privilege():
         "secretsmanager:GetRandomPassword"}
     assert by_sid["RotateTheSecrets"]["Resource"] == {"Ref": "RotatedSecretArns"}
     assert by_sid["ReadTheAdminSecret"]["Resource"] == {"Ref": "AdminSecretArn"}
-    assert as_list(by_sid["ReadTheAdminSecret"]["Action"]) == ["secretsmanager:GetSecretValue"]
+    assert sorted(as_list(by_sid["ReadTheAdminSecret"]["Action"])) == [
+        "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+    rds = by_sid["DescribeTheDatabases"]
+    assert sorted(as_list(rds["Action"])) == [
+        "rds:DescribeDBClusters", "rds:DescribeDBInstances", "rds:DescribeDBProxies",
+        "rds:DescribeDBProxyTargets"]
+    assert rds["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:*"}
+    assert {a for a in actions if a.startswith("rds:")} == set(as_list(rds["Action"]))
     wildcard = sorted(sid for sid, s in by_sid.items() if s["Resource"] == "*")
     assert wildcard == ["GeneratePasswords", "ManageVpcNetworkInterfaces"]
     kms = by_sid["UseTheSecretsKey"]

@@ -22,9 +22,10 @@ import tempfile
 from . import util
 
 HBA = """\
-# TYPE  DATABASE  USER  ADDRESS       METHOD
-local   all       all                 trust
-host    all       all   127.0.0.1/32  scram-sha-256
+# TYPE  DATABASE     USER  ADDRESS       METHOD
+local   all          all                 trust
+local   replication  all                 trust
+host    all          all   127.0.0.1/32  scram-sha-256
 """
 
 
@@ -39,27 +40,39 @@ def pg_bindir():
     return util.run([pg_config, "--bindir"]).stdout.strip()
 
 
+def openssl(*args):
+    util.run(["openssl"] + list(args))
+
+
 def make_certificates(ssldir):
     """A CA and a server certificate for 127.0.0.1/localhost, signed by it."""
-    def openssl(*args):
-        util.run(["openssl"] + list(args))
-
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
             "-subj", "/CN=pg_rotate test CA", "-keyout", f"{ssldir}/ca.key",
             "-out", f"{ssldir}/ca.crt",
             "-addext", "basicConstraints=critical,CA:TRUE",
             "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+    issue_server_certificate(ssldir, [], "rsa:2048")
+    util.chown_to_server_user(f"{ssldir}/ca.crt")
+
+
+def issue_server_certificate(ssldir, names, key="ec"):
+    """server.key and server.crt, signed by the CA in ssldir, for 127.0.0.1,
+    127.0.0.2, localhost and the DNS names given (an EC key unless told:
+    quick to make when a test issues one for the names it just made)."""
+    keyopts = (["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+               if key == "ec" else ["-newkey", key])
+    openssl("req", *keyopts, "-nodes", "-subj", "/CN=127.0.0.1",
             "-keyout", f"{ssldir}/server.key", "-out", f"{ssldir}/server.csr")
     ext = f"{ssldir}/server.ext"
+    sans = ["IP:127.0.0.1", "IP:127.0.0.2", "DNS:localhost"] + [f"DNS:{n}" for n in names]
     with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        f.write(f"subjectAltName={','.join(sans)}\n"
                 "extendedKeyUsage=serverAuth\n")
     openssl("x509", "-req", "-in", f"{ssldir}/server.csr", "-days", "2",
             "-CA", f"{ssldir}/ca.crt", "-CAkey", f"{ssldir}/ca.key",
             "-CAcreateserial", "-extfile", ext, "-out", f"{ssldir}/server.crt")
     os.chmod(f"{ssldir}/server.key", 0o600)
-    for name in ("server.key", "server.crt", "ca.crt"):
+    for name in ("server.key", "server.crt"):
         util.chown_to_server_user(f"{ssldir}/{name}")
 
 
@@ -67,17 +80,19 @@ class Cluster:
     """One initdb'd data directory and the server running on it."""
 
     superuser = "postgres"
-    host = "127.0.0.1"
 
-    def __init__(self, basedir=None, port=None, preload=True, bindir=None, settings=None):
+    def __init__(self, basedir=None, port=None, preload=True, bindir=None, settings=None,
+                 host="127.0.0.1"):
         """preload: put pg_rotate into shared_preload_libraries.  bindir: the
         server's bin directory (default: pg_config's).  settings: more
-        postgresql.conf lines, {name: value as written in the file}."""
+        postgresql.conf lines, {name: value as written in the file}.  host:
+        the loopback address it listens on."""
         self.basedir = basedir
         self.port = port
         self.preload = preload
         self.bindir = bindir
         self.settings = dict(settings or {})
+        self.host = host
         self.running = False
 
     # Paths derived from basedir.
@@ -128,7 +143,7 @@ class Cluster:
         preload = "shared_preload_libraries = 'pg_rotate'\n" if self.preload else ""
         with open(os.path.join(self.datadir, "postgresql.auto.conf"), "a") as f:
             f.write(
-                "listen_addresses = '127.0.0.1'\n"
+                f"listen_addresses = '{self.host}'\n"
                 f"unix_socket_directories = '{self.sockdir}'\n"
                 "ssl = on\n"
                 f"ssl_cert_file = '{self.basedir}/ssl/server.crt'\n"
@@ -179,6 +194,42 @@ class Cluster:
         self.running = False
         if self.basedir and os.path.isdir(self.basedir) and not os.environ.get("PG_ROTATE_KEEP_CLUSTER"):
             shutil.rmtree(self.basedir, ignore_errors=True)
+
+    def start_standby(self, host):
+        """A streaming replica of this cluster, made with pg_basebackup -R
+        (it follows this cluster through its Unix socket), listening on
+        host with this cluster's port and sharing its certificate files."""
+        standby = Cluster(port=self.port, preload=self.preload, host=host)
+        standby.bindir = self.bindir
+        standby.basedir = tempfile.mkdtemp(prefix="pg_rotate-standby-")
+        try:
+            os.chmod(standby.basedir, 0o755)
+            util.chown_to_server_user(standby.basedir)
+            os.makedirs(standby.sockdir)
+            util.chown_to_server_user(standby.sockdir)
+            os.symlink(os.path.join(self.basedir, "ssl"), os.path.join(standby.basedir, "ssl"))
+            util.run(util.as_server_user(
+                [f"{self.bindir}/pg_basebackup", "-h", self.sockdir, "-p", str(self.port),
+                 "-U", self.superuser, "-D", standby.datadir, "-R", "-X", "stream",
+                 "-c", "fast", "--no-sync"]), timeout=300)
+            with open(os.path.join(standby.datadir, "postgresql.auto.conf"), "a") as f:
+                f.write(f"listen_addresses = '{host}'\n"
+                        f"unix_socket_directories = '{standby.sockdir}'\n"
+                        "hot_standby = on\n")
+            standby._ctl("-l", standby.logfile, "-w", "-t", "60", "-o", f"-p {self.port}",
+                         "start")
+            standby.running = True
+        except BaseException:
+            standby.stop()
+            raise
+        return standby
+
+    def reissue_certificate(self, names, *others):
+        """A new server certificate that also names the DNS names given, in
+        use at once (SIGHUP); others share its files and reload too."""
+        issue_server_certificate(os.path.join(self.basedir, "ssl"), names)
+        for cluster in (self,) + others:
+            cluster.psql("SELECT pg_reload_conf()")
 
     def restart(self):
         self._ctl("-l", self.logfile, "-w", "-t", "60", "-o", f"-p {self.port}", "restart")

@@ -67,8 +67,37 @@ test_rotated(void **state)
 	assert_string_equal(json, "{\"secret_id\":\"arn:x\",\"version_id\":\"v-1\","
 						"\"outcome\":\"rotated\",\"lag_ms\":2.5,"
 						"\"steps_ms\":{\"createSecret\":10,\"finishSecret\":0.25},"
-						"\"total_ms\":40.125,\"sm_calls\":7,\"audit_anchor\":\"42:"
+						"\"total_ms\":40.125,\"sm_calls\":7,\"rds_calls\":0,\"proof\":null,"
+						"\"audit_anchor\":\"42:"
 						"0000000000000000000000000000000000000000000000000000000000000007\"}");
+	free(json);
+}
+
+/* A proof at a replica: where, how it relates, and the wait for replay. */
+static void
+test_proof(void **state)
+{
+	rot_result	res;
+	char	   *json;
+
+	(void) state;
+	rot_result_init(&res, "arn:y");
+	res.outcome = ROT_OUTCOME_ROTATED;
+	res.sm_calls = 8;
+	res.rds_calls = 1;
+	snprintf(res.proof.host, sizeof(res.proof.host), "c.cluster-ro-x.rds.amazonaws.com:5432");
+	snprintf(res.proof.relation, sizeof(res.proof.relation), "replica");
+	snprintf(res.proof.described, sizeof(res.proof.described),
+			 "the reader endpoint of DB cluster \"c\"");
+	res.proof.replica_wait_ms = 12.5;
+	json = as_json(&res);
+	assert_string_equal(json, "{\"secret_id\":\"arn:y\",\"version_id\":null,"
+						"\"outcome\":\"rotated\",\"lag_ms\":null,\"steps_ms\":{},"
+						"\"total_ms\":0,\"sm_calls\":8,\"rds_calls\":1,\"proof\":{"
+						"\"host\":\"c.cluster-ro-x.rds.amazonaws.com:5432\","
+						"\"relation\":\"replica\",\"described\":"
+						"\"the reader endpoint of DB cluster \\\"c\\\"\",\"replica_wait_ms\":12.5},"
+						"\"audit_anchor\":null}");
 	free(json);
 }
 
@@ -86,7 +115,8 @@ test_failed(void **state)
 	json = as_json(&res);
 	assert_string_equal(json, "{\"secret_id\":\"id\\n\\\"quoted\\\"\",\"version_id\":null,"
 						"\"outcome\":\"failed\",\"lag_ms\":null,\"steps_ms\":{},"
-						"\"total_ms\":0,\"sm_calls\":0,\"audit_anchor\":null,\"error\":{\"code\":"
+						"\"total_ms\":0,\"sm_calls\":0,\"rds_calls\":0,\"proof\":null,"
+						"\"audit_anchor\":null,\"error\":{\"code\":"
 						"\"ResourceNotFoundException\",\"message\":\"could not find it\","
 						"\"hint\":\"Check the secret id.\"}}");
 	free(json);
@@ -126,6 +156,7 @@ main(void)
 		cmocka_unit_test(test_rotated),
 		cmocka_unit_test(test_failed),
 		cmocka_unit_test(test_secret_name),
+		cmocka_unit_test(test_proof),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,9 @@
  * meanwhile, and after a failure which of rolling back, leaving the new
  * password in place, or carrying on is right; the steps' refusals; check;
  * the audit log's anchor in the result and (--anchor-in-secret) in the new
- * version, and a refused or anchorless log that changes no outcome.
+ * version, and a refused or anchorless log that changes no outcome; and
+ * on RDS (a small account answered here too), where the proofs go: a
+ * replica that replays late, or never, and a proxy.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +31,7 @@
 #include "buf.h"
 #include "db.h"
 #include "json.h"
+#include "rds_answers.h"
 #include "rotation.h"
 #include "secret.h"
 
@@ -52,6 +55,13 @@ static struct
 	bool		no_anchor;		/* the extension is 1.0: no audit_anchor() */
 	const char *refuse_event;	/* log_event refuses it, as for a password
 								 * set outside pg_rotate */
+	const char *replica_host;	/* logins there see replica_password */
+	char		replica_password[256];
+	int			replay_after;	/* refused logins before it replays; < 0 never */
+	bool		moved_before_replay;	/* AWSCURRENT named a password the
+										 * replica refused */
+	char		login_hosts[8][128];	/* where the logins went */
+	int			nlogins;
 } db = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int	fake_conn;
@@ -88,12 +98,17 @@ int
 db_login_test(const pgr_secret *s, const db_options *opts, double *elapsed_ms,
 			  pgr_error *err)
 {
+	const char *host = opts && opts->host ? opts->host : secret_host(s);
+	bool		at_replica = db.replica_host && strcmp(host, db.replica_host) == 0;
 	int			rc;
 
-	(void) opts;
 	pthread_mutex_lock(&db.lock);
-	rc = strcmp(secret_password(s), db.password) == 0 &&
+	if (db.nlogins < 8)
+		snprintf(db.login_hosts[db.nlogins++], sizeof(db.login_hosts[0]), "%s", host);
+	rc = strcmp(secret_password(s), at_replica ? db.replica_password : db.password) == 0 &&
 		!(db.refuse && strcmp(secret_password(s), db.refuse) == 0) ? 0 : -1;
+	if (rc != 0 && at_replica && db.replay_after >= 0 && db.replay_after-- == 0)
+		snprintf(db.replica_password, sizeof(db.replica_password), "%s", db.password);
 	pthread_mutex_unlock(&db.lock);
 	if (elapsed_ms)
 		*elapsed_ms = 1.0;
@@ -399,6 +414,31 @@ not_found(aws_exchange *x)
 	pgr_buf_puts(&x->answer, "{\"message\":\"not found\"}");
 }
 
+#define RDS_DB1		"db1.aaa.us-east-1.rds.amazonaws.com"
+#define RDS_R1		"r1.aaa.us-east-1.rds.amazonaws.com"
+#define RDS_PX		"px.proxy-xyz.us-east-1.rds.amazonaws.com"
+
+/* RDS's side: an instance db1, its read replica r1, a proxy px in front of db1. */
+static void
+rds_answer(aws_exchange *x)
+{
+	char		body[1024];
+
+	snprintf(body, sizeof(body), "%.*s", (int) x->bodylen, x->body);
+	x->status = 200;
+	if (strstr(body, "DBInstanceIdentifier=db1"))
+		pgr_buf_puts(&x->answer, INSTANCES(INSTANCE("db1", RDS_DB1, "5432", "")));
+	else if (strstr(body, "DBInstanceIdentifier=r1"))
+		pgr_buf_puts(&x->answer, INSTANCES(INSTANCE("r1", RDS_R1, "5432",
+			"<ReadReplicaSourceDBInstanceIdentifier>db1</ReadReplicaSourceDBInstanceIdentifier>")));
+	else if (strstr(body, "Action=DescribeDBProxies&"))
+		pgr_buf_puts(&x->answer, PROXIES(PROXY("px")));
+	else if (strstr(body, "Action=DescribeDBProxyTargets&"))
+		pgr_buf_puts(&x->answer, TARGETS(TARGET("RDS_INSTANCE", "db1", "", "")));
+	else
+		fail_msg("the RDS model has no answer to %s", body);
+}
+
 /* One operation against the model, as Secrets Manager would answer it. */
 static void
 answer(void *arg, aws_exchange *x)
@@ -411,6 +451,11 @@ answer(void *arg, aws_exchange *x)
 
 	(void) arg;
 	snprintf(sm.ops[sm.calls++ % 32], sizeof(sm.ops[0]), "%s", x->operation);
+	if (x->service == AWS_RDS)
+	{
+		rds_answer(x);
+		return;
+	}
 	assert_int_equal(json_parse(x->body, x->bodylen, 0, &req, NULL), 0);
 	r = json_root(req);
 	s = find_secret(json_get_string(r, "SecretId"));
@@ -504,6 +549,9 @@ answer(void *arg, aws_exchange *x)
 		{
 			if (!fails || sm.fail_applied)
 			{
+				if (to && strcmp(stage, "AWSCURRENT") == 0 && db.replica_host &&
+					strcmp(db.replica_password, db.password) != 0)
+					db.moved_before_replay = true;
 				if (to)
 					move_stage(s, stage, find_version(s, to));
 				else
@@ -554,6 +602,10 @@ reset(void **state)
 	db.nevents = 0;
 	db.no_anchor = false;
 	db.refuse_event = NULL;
+	db.replica_host = NULL;
+	db.replay_after = -1;
+	db.moved_before_replay = false;
+	db.nlogins = 0;
 	rot_options_init(&opts);
 	return aws_session_open_offline(answer, NULL, &session, &err);
 }
@@ -874,6 +926,143 @@ test_current_must_log_in(void **state)
 	assert_string_equal(current_id(), "old-token");
 }
 
+/* ----- on RDS: where the proofs go ------------------------------------------- */
+
+/* The admin secret on db1's endpoint; the app's on host. */
+static void
+on_rds(const char *host)
+{
+	char		value[512];
+
+	snprintf(sm.s[1].v[0].value, sizeof(sm.s[1].v[0].value),
+			 "{\"host\":\"" RDS_DB1 "\",\"username\":\"rotator\",\"password\":\""
+			 ADMIN_PW "\"}");
+	snprintf(value, sizeof(value), "{\"host\":\"%s\",\"username\":\"app\","
+			 "\"password\":\"" OLD_PW "\",\"masterarn\":\"" ADMIN_ARN "\"}", host);
+	snprintf(sm.s[0].v[0].value, sizeof(sm.s[0].v[0].value), "%s", value);
+}
+
+/*
+ * A read replica that replays the change only after refusing the new
+ * password three times: the proof waits, and AWSCURRENT moves only once
+ * the replica accepts the new password.
+ */
+static void
+test_replica_replays_late(void **state)
+{
+	rot_result	res;
+
+	(void) state;
+	on_rds(RDS_R1);
+	db.replica_host = RDS_R1;
+	snprintf(db.replica_password, sizeof(db.replica_password), OLD_PW);
+	db.replay_after = 3;
+	rot_result_init(&res, "app");
+	assert_int_equal(rot_rotate(session, &opts, "app", &res), 0);
+	assert_int_equal(res.outcome, ROT_OUTCOME_ROTATED);
+	assert_false(db.moved_before_replay);
+	assert_string_equal(db.replica_password, NEW_PW);
+	assert_string_equal(res.proof.relation, "replica");
+	assert_string_equal(res.proof.host, RDS_R1 ":5432");
+	assert_true(res.proof.replica_wait_ms > 0);
+	assert_int_equal(res.sm_calls, 7);
+	assert_int_equal(res.rds_calls, 2);
+	assert_int_equal(count_ops("DescribeDBInstances"), 2);
+}
+
+/* A replica that never replays: the bound runs out, everything goes back. */
+static void
+test_replica_never_replays(void **state)
+{
+	rot_result	res;
+
+	(void) state;
+	on_rds(RDS_R1);
+	db.replica_host = RDS_R1;
+	snprintf(db.replica_password, sizeof(db.replica_password), OLD_PW);
+	opts.replica_wait_ms = 200;
+	rot_result_init(&res, "app");
+	assert_int_equal(rot_rotate(session, &opts, "app", &res), -1);
+	assert_int_equal(res.outcome, ROT_OUTCOME_ROLLED_BACK);
+	assert_non_null(strstr(res.error.message, "the new password does not log in: still "
+						   "refused at DB instance \"r1\", a read replica of DB instance "
+						   "\"db1\" after"));
+	assert_false(db.moved_before_replay);
+	assert_string_equal(current_id(), "old-token");
+	assert_string_equal(db.password, OLD_PW);
+	assert_null(with_stage(&sm.s[0], "AWSPENDING"));
+	assert_true(has_event("rolled_back"));
+}
+
+/* Behind a proxy every login goes to the writer, none to the proxy. */
+static void
+test_proxy_proves_at_the_writer(void **state)
+{
+	rot_result	res;
+
+	(void) state;
+	on_rds(RDS_PX);
+	rot_result_init(&res, "app");
+	assert_int_equal(rot_rotate(session, &opts, "app", &res), 0);
+	assert_string_equal(res.proof.relation, "proxy");
+	assert_string_equal(res.proof.host, RDS_DB1 ":5432");
+	assert_int_equal(res.rds_calls, 3);
+	assert_true(db.nlogins >= 2);
+	for (int i = 0; i < db.nlogins; i++)
+		assert_string_equal(db.login_hosts[i], RDS_DB1);
+}
+
+/* The admin is refused for the user it is, before any change or RDS call. */
+static void
+test_admin_for_the_same_user(void **state)
+{
+	rot_result	res;
+
+	(void) state;
+	snprintf(sm.s[1].v[0].value, sizeof(sm.s[1].v[0].value),
+			 "{\"host\":\"db\",\"username\":\"app\",\"password\":\"" ADMIN_PW "\"}");
+	rot_result_init(&res, "app");
+	assert_int_equal(rot_rotate(session, &opts, "app", &res), -1);
+	assert_non_null(strstr(res.error.message, "the admin secret and secret \"" APP_ARN
+						   "\" are for the same user \"app\""));
+	assert_int_equal(count_ops("PutSecretValue"), 0);
+	assert_int_equal(db.sets, 0);
+}
+
+/* An admin secret without a host must be RDS's (tagged): one DescribeSecret says. */
+static void
+test_admin_without_host_or_tag(void **state)
+{
+	rot_result	res;
+
+	(void) state;
+	snprintf(sm.s[1].v[0].value, sizeof(sm.s[1].v[0].value),
+			 "{\"username\":\"master\",\"password\":\"" ADMIN_PW "\"}");
+	rot_result_init(&res, "app");
+	assert_int_equal(rot_rotate(session, &opts, "app", &res), -1);
+	assert_non_null(strstr(res.error.message, "the admin secret \"" ADMIN_ARN "\" names no "
+						   "host and is not managed by RDS"));
+	assert_int_equal(res.sm_calls, 3);
+	assert_int_equal(res.rds_calls, 0);
+	assert_int_equal(count_ops("PutSecretValue"), 0);
+}
+
+/* A rotated secret without a host is refused before anything is asked or changed. */
+static void
+test_rotated_secret_without_host(void **state)
+{
+	rot_result	res;
+
+	(void) state;
+	snprintf(sm.s[0].v[0].value, sizeof(sm.s[0].v[0].value),
+			 "{\"username\":\"app\",\"password\":\"" OLD_PW "\",\"masterarn\":\"" ADMIN_ARN "\"}");
+	rot_result_init(&res, "app");
+	assert_int_equal(rot_rotate(session, &opts, "app", &res), -1);
+	assert_string_equal(res.error.message, "createSecret for secret \"app\": the current "
+						"version of secret \"app\" has no \"host\" key");
+	assert_int_equal(sm.calls, 1);
+}
+
 /* ----- rot_run_step ------------------------------------------------------ */
 
 static int
@@ -996,6 +1185,12 @@ main(void)
 		ROTATION_TEST(test_lost_answer_is_done),
 		ROTATION_TEST(test_unknown_move_leaves_everything),
 		ROTATION_TEST(test_current_must_log_in),
+		ROTATION_TEST(test_replica_replays_late),
+		ROTATION_TEST(test_replica_never_replays),
+		ROTATION_TEST(test_proxy_proves_at_the_writer),
+		ROTATION_TEST(test_admin_for_the_same_user),
+		ROTATION_TEST(test_admin_without_host_or_tag),
+		ROTATION_TEST(test_rotated_secret_without_host),
 		ROTATION_TEST(test_steps_in_order),
 		ROTATION_TEST(test_finish_takes_pending_off_a_current_token),
 		ROTATION_TEST(test_step_refuses_other_tokens),

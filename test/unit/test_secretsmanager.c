@@ -102,6 +102,35 @@ test_description(void **state)
 	json_free(doc);
 }
 
+/* Tags: RDS's on its managed secrets, looked up without regard to case. */
+static void
+test_description_tags(void **state)
+{
+	json_doc   *doc = parse("{\"ARN\":\"arn:s\",\"Tags\":["
+							"{\"Key\":\"aws:rds:primaryDBInstanceArn\",\"Value\":\"arn:db\"},"
+							"{\"Key\":\"aws:secretsmanager:owningService\",\"Value\":\"rds\"}]}");
+	sm_description d;
+	pgr_error	err;
+
+	(void) state;
+	assert_int_equal(sm_description_from_response(json_root(doc), &d, &err), 0);
+	assert_int_equal(d.ntags, 2);
+	assert_string_equal(sm_description_tag(&d, "aws:rds:primarydbinstancearn"), "arn:db");
+	assert_string_equal(sm_description_tag(&d, "AWS:RDS:PRIMARYDBINSTANCEARN"), "arn:db");
+	assert_null(sm_description_tag(&d, "aws:rds:primaryDBClusterArn"));
+	sm_description_free(&d);
+	json_free(doc);
+
+	/* a tag that is not a {Key, Value} pair of strings */
+	doc = parse("{\"Tags\":[{\"Key\":\"k\"}]}");
+	assert_int_equal(sm_description_from_response(json_root(doc), &d, &err), -1);
+	assert_string_equal(err.message, "malformed Tags in the response");
+	json_free(doc);
+	doc = parse("{\"Tags\":{\"k\":\"v\"}}");
+	assert_int_equal(sm_description_from_response(json_root(doc), &d, &err), -1);
+	json_free(doc);
+}
+
 static void
 test_writes(void **state)
 {
@@ -187,6 +216,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_get_secret_value),
 		cmocka_unit_test(test_description),
+		cmocka_unit_test(test_description_tags),
 		cmocka_unit_test(test_writes),
 		cmocka_unit_test(test_put_too_large),
 		cmocka_unit_test(test_values_wiped),
