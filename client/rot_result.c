@@ -185,15 +185,15 @@ rot_result_write_json(json_writer *w, const rot_result *res)
 	json_write_double(w, res->total_ms);
 	json_write_key(w, "sm_calls");
 	json_write_int(w, res->sm_calls);
+	json_write_key(w, "rds_calls");
+	json_write_int(w, res->rds_calls);
+	json_write_key(w, "proof");
+	write_proof(w, &res->proof);
 	json_write_key(w, "audit_anchor");
 	if (res->audit_anchor[0])
 		json_write_string(w, res->audit_anchor);
 	else
 		json_write_null(w);
-	json_write_key(w, "rds_calls");
-	json_write_int(w, res->rds_calls);
-	json_write_key(w, "proof");
-	write_proof(w, &res->proof);
 	if (res->error.message[0])
 	{
 		json_write_key(w, "error");
